@@ -1,0 +1,47 @@
+# huzhu: `make run` and `make test` set everything up on a fresh machine.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+AGENTS ?= 20000
+SEED ?= 1
+OUT ?= results/default
+
+# An interpreter >= 3.12 (Mesa 3.5 needs it): PATH first, then pyenv's installed versions.
+PYTHON_FOR_VENV := $(shell \
+  for c in python3.13 python3.12 python3; do \
+    p=$$(command -v $$c 2>/dev/null) && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; exit 0; }; \
+  done; \
+  root=$$(pyenv root 2>/dev/null || echo $$HOME/.pyenv); \
+  for p in $$(ls -d $$root/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV); do \
+    $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; exit 0; }; \
+  done)
+
+.PHONY: help venv run test clean
+
+help:
+	@echo "make run    set up .venv, run the default scenario, write $(OUT)/"
+	@echo "make test   set up .venv, run the whole test suite"
+	@echo "make clean  remove .venv and results/"
+
+$(PY):
+	@if [ -z "$(PYTHON_FOR_VENV)" ]; then \
+	  echo "error: no Python >= 3.12 found on PATH or under pyenv; install one (Mesa 3.5 needs it)" >&2; exit 1; fi
+	$(PYTHON_FOR_VENV) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# Reinstall only when the package metadata changed (the install is editable, so code edits need none).
+$(STAMP): $(PY) setup.cfg pyproject.toml
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/huzhu run --agents $(AGENTS) --seed $(SEED) --out $(OUT)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) results build *.egg-info

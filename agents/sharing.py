@@ -1,0 +1,50 @@
+"""Splitting a period's costs among the members: the equal rule and its alternatives."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from huzhu.model.calendar import PERIODS_PER_YEAR
+from huzhu.model.incidence import ci1_incidence
+
+AGE_BAND_YEARS = 10.0  # age-banded sharing prices ten-year bands (0-9, ..., 50-59)
+
+
+def sharing_weights(rule: str, age_years):
+    """Relative share each member pays under `rule` (1; equal rule: all ones).
+
+    "age_banded": proportional to CI1 incidence at the middle of the member's
+    ten-year age band, the part of risk the platform can see.
+    """
+    age = np.asarray(age_years)
+    if rule == "equal":
+        return np.ones(np.shape(age), dtype=np.float64)
+    if rule == "age_banded":
+        band_middle = (np.floor(age / AGE_BAND_YEARS) + 0.5) * AGE_BAND_YEARS
+        return ci1_incidence(band_middle) / ci1_incidence(30.0)
+    raise ValueError(f"sharing_rule={rule!r} is not allowed: one of 'equal', 'age_banded'")
+
+
+def annual_cap_cny(year: int, cap_cny: float, first_year: int, last_year: int) -> float:
+    """The per-member annual cap in force in `year` (CNY per year; inf when none)."""
+    return cap_cny if first_year <= year <= last_year else np.inf
+
+
+def capped_charges(asked_cny, paid_this_year_cny, cap_cny: float):
+    """What each member pays of what is asked, given the annual cap (CNY per person).
+
+    The platform pays the rest (asked - charged).
+    """
+    room = np.maximum(cap_cny - np.asarray(paid_this_year_cny), 0.0)
+    return np.minimum(asked_cny, room)
+
+
+def expected_annual_charge(unit_share_cny_per_period, weight, cap_cny: float):
+    """Charges an agent expects over a year at the recent share (CNY per year).
+
+    Args:
+        unit_share_cny_per_period: Recent (smoothed) share per unit of weight (CNY per period).
+        weight: The agent's `sharing_weights` (1).
+        cap_cny: Annual cap in force (CNY per year).
+    """
+    return np.minimum(PERIODS_PER_YEAR * unit_share_cny_per_period * np.asarray(weight), cap_cny)

@@ -1,0 +1,62 @@
+"""What cover is worth to an agent and how strongly charges push it away.
+
+Used by both the join and the stay decision: attractiveness of joining is
+1 - price_pressure, and the price part of the exit hazard is attention x price_pressure.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+
+def benefit_cny(age_years, benefit_young_cny: float, benefit_old_cny: float, split_age_years: float):
+    """Benefit paid on an approved case at `age_years` (CNY): the young benefit below the split age."""
+    return np.where(np.asarray(age_years) < split_age_years, benefit_young_cny, benefit_old_cny)
+
+
+def willingness_to_pay(
+    perceived_annual_risk,
+    benefit,
+    insured,
+    income_cny,
+    value_loading: float,
+    insurance_substitution: float,
+    affordability_share: float,
+):
+    """Most an agent will pay for the plan in a year (CNY per year).
+
+    The lesser of the loaded perceived expected benefit and what its income affords.
+
+    Args:
+        perceived_annual_risk: Agent's belief about its annual illness probability (per year).
+        benefit: Benefit it would be paid (CNY).
+        insured: Whether it holds commercial insurance (bool).
+        income_cny: Annual income (CNY per year).
+        value_loading: Value placed on cover per CNY of expected benefit (1).
+        insurance_substitution: Share of the value lost when insured (1).
+        affordability_share: Largest share of income spent on the plan (1).
+    """
+    value = value_loading * perceived_annual_risk * benefit * (1.0 - insurance_substitution * np.asarray(insured))
+    return np.minimum(value, affordability_share * np.asarray(income_cny))
+
+
+def price_pressure(annual_charge_cny, willingness_to_pay_cny, price_sensitivity):
+    """Probability that an agent who weighs the plan finds it too dear (0-1).
+
+    A logistic in the log of charge over willingness to pay: one half when they are
+    equal, falling to zero as charges vanish (joining is free) and rising to one as
+    they exceed willingness to pay. `price_sensitivity` is the slope.
+
+    Args:
+        annual_charge_cny: Expected charges over a year (CNY per year), >= 0.
+        willingness_to_pay_cny: From `willingness_to_pay` (CNY per year), >= 0.
+        price_sensitivity: Log-odds per unit of log price ratio (1).
+    """
+    charge = np.asarray(annual_charge_cny, dtype=np.float64)
+    wtp = np.asarray(willingness_to_pay_cny, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_ratio = np.log(charge) - np.log(wtp)
+    # charge 0 -> -inf -> 0; wtp 0 with charge > 0 -> +inf -> 1; both 0 -> nothing asked -> 0.
+    log_ratio = np.where(charge <= 0, -np.inf, log_ratio)
+    return expit(price_sensitivity * log_ratio)

@@ -1,0 +1,1 @@
+"""The model: parameters, calendar, incidence, network and MutualAidModel itself."""

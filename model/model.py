@@ -1,0 +1,204 @@
+"""MutualAidModel: a post-paid equal-sharing mutual-aid pool over unequal risks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from huzhu.agents.member import MemberAgent
+from huzhu.agents.platform import PlatformAgent
+from huzhu.agents.population import Population
+from huzhu.agents.states import ExitReason, State
+from huzhu.model.calendar import Calendar
+from huzhu.model.network import build_network
+from huzhu.model.parameters import resolve_parameters
+from huzhu.model.presets import preset_overrides
+
+MEMBER_OBJECTS_MAX = 50_000  # above this, MemberAgent views are made on demand only
+
+EXIT_COLUMNS = {
+    ExitReason.PRICE: "exits_price",
+    ExitReason.CONTAGION: "exits_contagion",
+    ExitReason.OTHER: "exits_other",
+    ExitReason.ILL_IN_WAITING: "exits_ill_in_waiting",
+    ExitReason.CLOSURE: "exits_closure",
+}
+
+#: Columns of `MutualAidModel.datacollector`'s model DataFrame; counts are people,
+#: amounts CNY, all for the period of the row unless named cumulative.
+REPORTED_COLUMNS = (
+    "period", "date", "members", "waiting", "covered", "joins", "joins_family", "exits",
+    *EXIT_COLUMNS.values(), "aged_out", "claims", "payouts", "refunds", "shared_total",
+    "share_per_member", "collected", "fee_revenue", "platform_subsidy", "cap_subsidy",
+    "cumulative_aided", "adverse_selection_index", "mean_member_age", "consider_rate_members",
+    "consider_rate_nonmembers", "insurance_buyers", "insurance_buyers_members", "commission_revenue",
+)
+
+
+class MutualAidModel(mesa.Model):
+    """Xianghubao-style online mutual aid: members join, share, claim, leave.
+
+    One step is one sharing period (half a month) from the launch date to closure;
+    `running` turns false after the settlement period that follows closure.
+
+    Args:
+        preset: Name of a parameter preset (see `huzhu.model.presets.PRESETS`) applied
+            before the keyword parameters.
+        rng: Seed or numpy Generator (Mesa's convention).
+        **params: Any parameter of `huzhu.model.parameters.PARAMETERS`.
+
+    Raises:
+        ParameterError: On an unknown parameter or a value that is not allowed.
+    """
+
+    def __init__(self, *, preset: str = "default", rng=None, **params: Any):
+        super().__init__(rng=rng)
+        self.preset = preset
+        self.params = resolve_parameters({**preset_overrides(preset), **params})
+        p = self.params
+        self.people_per_agent = p["population"] / p["n_agents"]
+        self.calendar = Calendar(p["launch_date"])
+        self.period = 0
+        self.population = Population.create(p, self.rng, self._build_network)
+        self.platform = PlatformAgent(
+            self,
+            announced_period=self.calendar.period_of(p["closure_announced_date"]),
+            end_period=self.calendar.period_of(p["closure_date"]),
+        )
+        self._members_by_index: dict[int, MemberAgent] = {}
+        if p["n_agents"] <= MEMBER_OBJECTS_MAX:
+            for i in range(p["n_agents"]):
+                self._members_by_index[i] = MemberAgent(self, i)
+        self.tally: dict[str, Any] = {}
+        self.datacollector = mesa.DataCollector(model_reporters={c: _reporter(c) for c in REPORTED_COLUMNS})
+
+    def _build_network(self, age_years: np.ndarray, income_cny: np.ndarray):
+        p = self.params
+        return build_network(
+            p["network_type"], p["n_agents"], p["mean_degree"], p["rewiring_prob"], self.rng,
+            age_years=age_years, income_cny=income_cny, homophily_noise=p["homophily_noise"],
+        )
+
+    # ---------------------------------------------------------------- schedule
+    def step(self) -> None:
+        """One sharing period, in the order of docs/ODD.md (process overview)."""
+        if not self.running:
+            return
+        date = self.calendar.date(self.period)
+        previous = self.calendar.date(self.period - 1) if self.period else None
+        tally = self._new_tally(date)
+        tally.update(self.platform.share_last_period_costs(self.period, date.year, previous is None or previous.year != date.year))
+        if self.period > self.platform.end_period:
+            self._settle(tally)
+            return
+        cap = self.platform.cap_in_force(date.year)
+        unit_share = self.platform.unit_share_ewma_cny
+        self.population.complete_waiting_periods(self.period)
+        illness = self.population.fall_ill(self.period)
+        tally.update(self.platform.pay_claims(illness["benefits_cny"], illness["refunds_cny"]))
+        tally["claims"] = len(illness["claimants"])
+        self._count_exits(tally, np.full(len(illness["ill_in_waiting"]), ExitReason.ILL_IN_WAITING))
+        self._count_exits(tally, self.population.decide_to_stay(self.period, unit_share, cap))
+        if self.period < self.platform.announced_period:
+            tally["joins"], tally["joins_family"] = self.population.decide_to_join(self.period, unit_share, cap)
+        tally["aged_out"] = self.population.age_one_period(self.period)
+        buyers, were_members = self.population.consider_and_buy_insurance()
+        tally.update(self.platform.sell_insurance(were_members))
+        if self.period == self.platform.end_period:
+            self._count_exits(tally, np.full(self.population.close_plan(self.period), ExitReason.CLOSURE))
+        self._finish_period(tally)
+        self.platform.review_closure(self.period, tally["members"])
+        self.period += 1
+
+    def _settle(self, tally: dict) -> None:
+        """Settlement after closure: the platform has paid the last shares; the run ends."""
+        self._finish_period(tally)
+        self.running = False
+        self.period += 1
+
+    # ---------------------------------------------------------------- bookkeeping
+    def _new_tally(self, date: dt.date) -> dict:
+        tally = {c: 0 for c in REPORTED_COLUMNS}
+        tally.update(period=self.period, date=pd.Timestamp(date))
+        return tally
+
+    def _count_exits(self, tally: dict, reasons: np.ndarray) -> None:
+        for reason, column in EXIT_COLUMNS.items():
+            tally[column] += int(np.count_nonzero(reasons == reason))
+
+    def _finish_period(self, tally: dict) -> None:
+        """Convert agent counts to people, add the stock measures, and collect."""
+        scale = self.people_per_agent
+        population = self.population
+        tally["joins"] += tally["joins_family"]
+        tally["exits"] = sum(tally[c] for c in EXIT_COLUMNS.values())
+        for column in ("joins", "joins_family", "exits", *EXIT_COLUMNS.values(), "aged_out", "claims"):
+            tally[column] *= scale
+        members = population.is_member()
+        tally["waiting"] = np.count_nonzero(population.state == State.WAITING) * scale
+        tally["covered"] = np.count_nonzero(population.state == State.COVERED) * scale
+        tally["members"] = tally["waiting"] + tally["covered"]
+        tally["cumulative_aided"] = self.platform.totals["cumulative_aided"]
+        tally.update(self._selection_measures(members))
+        self.tally = tally
+        self.datacollector.collect(self)
+
+    def _selection_measures(self, members: np.ndarray) -> dict:
+        """Adverse selection, member age and insurance consideration (stocks at period end)."""
+        population = self.population
+        in_age = population.in_age_range() & (population.state != State.CLAIMED) & (population.state != State.AGED_OUT)
+        eligible = in_age & population.credit_pass
+        nonmembers = in_age & ~members
+        risk = population.annual_risk()
+        return {
+            "adverse_selection_index": _ratio(risk[members].mean() if members.any() else np.nan, risk[eligible].mean() if eligible.any() else np.nan),
+            "mean_member_age": population.age_years[members].mean() if members.any() else np.nan,
+            "consider_rate_members": population.considering[members].mean() if members.any() else np.nan,
+            "consider_rate_nonmembers": population.considering[nonmembers].mean() if nonmembers.any() else np.nan,
+        }
+
+    # ---------------------------------------------------------------- interface
+    def member(self, index: int) -> MemberAgent:
+        """The MemberAgent of agent `index` (made on demand at large sizes)."""
+        if not 0 <= index < self.params["n_agents"]:
+            raise IndexError(f"agent index {index} is outside 0..{self.params['n_agents'] - 1}")
+        if index not in self._members_by_index:
+            self._members_by_index[index] = MemberAgent(self, index)
+        return self._members_by_index[index]
+
+    def run(self, progress=None) -> pd.DataFrame:
+        """Step until closure and settlement; return the period table.
+
+        Args:
+            progress: Optional callable(period) called after each step (for progress bars).
+        """
+        while self.running:
+            self.step()
+            if progress is not None:
+                progress(self.period)
+        return self.results()
+
+    def results(self) -> pd.DataFrame:
+        """The DataCollector's model table, one row per period."""
+        return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+
+    @property
+    def n_periods(self) -> int:
+        """Periods from launch to the settlement after the dated closure."""
+        return self.calendar.period_of(self.params["closure_date"]) + 2
+
+
+def _reporter(column: str):
+    def report(model: MutualAidModel):
+        return model.tally[column]
+
+    report.__name__ = column
+    return report
+
+
+def _ratio(a: float, b: float) -> float:
+    return float(a / b) if b and not np.isnan(b) else np.nan

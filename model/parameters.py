@@ -1,0 +1,264 @@
+"""Every model parameter: default, unit, allowed values and source, one a line.
+
+The CLI (`huzhu params`, `huzhu run --set`), `MutualAidModel`'s keyword arguments, the
+documentation and any later front end read this one table, so validation lives here.
+Sources are in data/xianghubao_facts.md unless named otherwise; "assumption:" marks a
+default that no data give, with the reason it was chosen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import math
+from dataclasses import dataclass
+from typing import Any
+
+
+class ParameterError(ValueError):
+    """A parameter name is unknown or its value is not allowed."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One model parameter.
+
+    Attributes:
+        name: Keyword name in `MutualAidModel(**params)`.
+        default: Default value.
+        unit: Unit of the value ("1" for dimensionless shares and multipliers).
+        low: Smallest allowed value (numbers only), inclusive.
+        high: Largest allowed value (numbers only), inclusive; may be math.inf.
+        choices: Allowed values (text parameters only).
+        source: Citation from data/, or "assumption:" and why.
+        group: Section of the model the parameter belongs to.
+    """
+
+    name: str
+    default: Any
+    unit: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] | None = None
+    source: str = ""
+    group: str = ""
+
+    @property
+    def kind(self) -> type:
+        """The Python type of the value (bool, int, float, str or dt.date)."""
+        return type(self.default)
+
+    def allowed(self) -> str:
+        """Human-readable description of the allowed values."""
+        if self.choices is not None:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.kind is bool:
+            return "true or false"
+        if self.kind is dt.date:
+            return f"an ISO date between {self.low} and {self.high}"
+        kind = "an integer" if self.kind is int else "a number"
+        return f"{kind} in [{_fmt(self.low)}, {_fmt(self.high)}]"
+
+    def validate(self, value: Any) -> Any:
+        """Return `value` converted to this parameter's type, or raise ParameterError.
+
+        Args:
+            value: Candidate value (already typed, or text from a command line).
+
+        Returns:
+            The value as `self.kind`.
+
+        Raises:
+            ParameterError: Naming the parameter and what is allowed. Nothing is clamped.
+        """
+        if isinstance(value, str) and self.kind is not str:
+            value = self._parse(value)
+        kind = self.kind
+        ok_type = (
+            (kind is bool and isinstance(value, (bool,)))
+            or (kind is int and isinstance(value, int) and not isinstance(value, bool))
+            or (kind is float and isinstance(value, (int, float)) and not isinstance(value, bool))
+            or (kind is str and isinstance(value, str))
+            or (kind is dt.date and isinstance(value, dt.date))
+        )
+        if not ok_type:
+            raise ParameterError(
+                f"{self.name}={value!r} has the wrong type ({type(value).__name__}): allowed {self.allowed()} ({self.unit})"
+            )
+        if kind is float:
+            value = float(value)
+            if math.isnan(value):
+                raise ParameterError(f"{self.name}=nan is not a number: allowed {self.allowed()} ({self.unit})")
+        if self.choices is not None and value not in self.choices:
+            raise ParameterError(f"{self.name}={value!r} is not allowed: {self.allowed()}")
+        if self.low is not None and not (self.low <= value <= self.high):
+            raise ParameterError(f"{self.name}={value!r} is out of range: allowed {self.allowed()} ({self.unit})")
+        return value
+
+    def _parse(self, text: str) -> Any:
+        text = text.strip()
+        try:
+            if self.kind is bool:
+                lowered = text.lower()
+                if lowered in ("true", "1", "yes", "on"):
+                    return True
+                if lowered in ("false", "0", "no", "off"):
+                    return False
+                raise ValueError(text)
+            if self.kind is int:
+                return int(text)
+            if self.kind is float:
+                return float(text)
+            if self.kind is dt.date:
+                return dt.date.fromisoformat(text)
+        except ValueError:
+            raise ParameterError(f"{self.name}={text!r} cannot be read: allowed {self.allowed()} ({self.unit})") from None
+        return text
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return ""
+    if isinstance(x, float) and math.isinf(x):
+        return "inf"
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+_DATE_MIN = dt.date(2016, 1, 1)
+_DATE_MAX = dt.date(2035, 12, 31)
+_P = Parameter
+INF = math.inf
+
+# fmt: off
+PARAMETERS: tuple[Parameter, ...] = (
+    # --- scale ---
+    _P("n_agents", 1_000_000, "agents", 200, 200_000_000, source="assumption: 1:400 scale, a few approved cases per period agent-side; a run takes under a minute on 2 cores", group="scale"),
+    _P("population", 400_000_000.0, "people", 1_000.0, 1.5e9, source="assumption: Alipay users aged 0-59; chosen so that the 104M peak (SCMP 2020-04-04) is about a quarter of them", group="scale"),
+    # --- calendar ---
+    _P("launch_date", dt.date(2018, 10, 16), "date", _DATE_MIN, _DATE_MAX, source="launch on the Alipay home page (user.guancha.cn/main/content?id=1506581)", group="calendar"),
+    _P("closure_rule", "date", "-", choices=("date", "member_floor", "fee_floor"), source="closure by date as Xianghubao (gucheng.com 202112/4142021); the two endogenous rules are policy options", group="calendar"),
+    _P("closure_announced_date", dt.date(2021, 12, 28), "date", _DATE_MIN, _DATE_MAX, source="closure announced 28 Dec 2021 (gucheng.com 202112/4142021; pingwest 2021-12-29)", group="calendar"),
+    _P("closure_date", dt.date(2022, 1, 28), "date", _DATE_MIN, _DATE_MAX, source="plan ended 24:00 28 Jan 2022 (gucheng.com 202112/4142021)", group="calendar"),
+    _P("closure_member_floor", 0.5, "share of peak members", 0.0, 1.0, source="assumption: rule member_floor closes once members fall below this share of their peak", group="calendar"),
+    _P("closure_fee_floor_cny", 15_000_000.0, "CNY per period", 0.0, 1e10, source="assumption: rule fee_floor closes once fee revenue falls below this operating cost; half the 2020 mean of 7.29e8/24 CNY (XHB 2020 report, derived)", group="calendar"),
+    _P("closure_notice_periods", 2, "periods", 1, 24, source="one month from announcement (28 Dec 2021) to end (28 Jan 2022)", group="calendar"),
+    # --- eligibility and population ---
+    _P("min_age_years", 30 / 365.25, "years", 0.0, 18.0, source="eligible from 30 days of age (user.guancha.cn; sysxhz.com/s/1185401.html)", group="population"),
+    _P("max_age_years", 60.0, "years", 19.0, 80.0, source="eligible to age 59; members leave at 60 (user.guancha.cn)", group="population"),
+    _P("adult_age_years", 18.0, "years", 0.0, 30.0, source="assumption: Alipay's real-name accounts are adults'; minors join only when a relative enrols them", group="population"),
+    _P("income_median_cny", 65_700.0, "CNY per year", 1_000.0, 1e6, source="lognormal with sigma 0.8 giving 70% under 100k (data/xianghubao_facts.md, derived)", group="population"),
+    _P("income_sigma", 0.8, "log CNY", 0.0, 3.0, source="data/xianghubao_facts.md, derived (NBS 2019; techroomage.com/371)", group="population"),
+    _P("credit_pass_rate", 0.75, "share", 0.0, 1.0, source="assumption: Zhima credit >= 650 at launch (user.guancha.cn); share of users passing not published", group="population"),
+    # --- risk ---
+    _P("risk_heterogeneity", "age_and_frailty", "-", choices=("age_and_frailty", "age_only", "none"), source="age-based CI1 incidence times a private frailty; 'none' gives everyone the population mean (for ablations)", group="risk"),
+    _P("covered_illness_factor", 1.33, "1", 0.0, 10.0, source="six core diseases are > 70% (male) / 80% (female) of claims, so ~100 illnesses are ~1/0.75 of CI1 (data/xianghubao_facts.md, derived)", group="risk"),
+    _P("frailty_sigma", 1.0, "log units", 0.0, 3.0, source="assumption: lognormal private frailty (mean 1); members know their risk better than the platform", group="risk"),
+    _P("health_screen_frailty_quantile", 0.9, "quantile", 0.0, 1.0, source="assumption: the top 10% of frailty have a condition the health declaration asks about (dxju.cn/help/32573.html)", group="risk"),
+    _P("health_screen_effectiveness", 0.7, "share", 0.0, 1.0, source="assumption: share of those with a declarable condition whom the declaration keeps out", group="risk"),
+    _P("select_risk_factor_at_joining", 0.02, "1", 0.0, 1.0, source="assumption: new diagnoses start low after a health declaration (select-and-ultimate effect); members' incidence is far below insured lives (Fang, Qin, Wu & Yu, SSRN 3781998)", group="risk"),
+    _P("select_period_years", 6.0, "years", 0.01, 50.0, source="assumption: e-folding time of the select effect; with 0.02 at joining, members' incidence is ~15% of CI1 x 1.33 after two years, near 68,675 aided among ~100M members in 2020 (2898.com/news/shouji/62702.htm)", group="risk"),
+    _P("risk_perception_sigma", 0.5, "log units", 0.0, 3.0, source="assumption: lognormal error of an agent's belief about its own frailty", group="risk"),
+    # --- claims ---
+    _P("benefit_young_cny", 300_000.0, "CNY", 0.0, 1e7, source="300,000 CNY if diagnosed under 40 (user.guancha.cn; kr-asia.com)", group="claims"),
+    _P("benefit_old_cny", 100_000.0, "CNY", 0.0, 1e7, source="100,000 CNY if diagnosed at 40-59 (user.guancha.cn; kr-asia.com)", group="claims"),
+    _P("benefit_age_split_years", 40.0, "years", 0.0, 80.0, source="benefit falls at 40 (user.guancha.cn)", group="claims"),
+    _P("waiting_periods", 6, "periods", 0, 48, source="90-day waiting period at two periods a month (dxju.cn/help/32573.html)", group="claims"),
+    # --- sharing ---
+    _P("sharing_rule", "equal", "-", choices=("equal", "age_banded"), source="equal split (dxju.cn/help/32573.html); age_banded (risk-rated by age) is a policy option", group="sharing"),
+    _P("fee_rate", 0.08, "share of payouts", 0.0, 1.0, source="8% of payouts (dxju.cn; technode 2019-05-07)", group="sharing"),
+    _P("annual_cap_cny", 188.0, "CNY per member per year", 0.0, INF, source="188 CNY in 2019 and 2020 (SCMP 2020-04-04; lhsxpumps.com); inf for no cap", group="sharing"),
+    _P("annual_cap_first_year", 2019, "year", 2016, 2035, source="cap announced for 2019 (SCMP 2020-04-04)", group="sharing"),
+    _P("annual_cap_last_year", 2020, "year", 2016, 2035, source="cap stated for 2019 and 2020, none after (SCMP 2020-04-04; 2898.com/news/shouji/62702.htm)", group="sharing"),
+    _P("platform_subsidy_share", 0.0, "share of each period's shared total", 0.0, 1.0, source="assumption: no routine subsidy; a policy option", group="sharing"),
+    # --- joining ---
+    _P("marketing_rate", 0.004, "per period", 0.0, 1.0, source="assumption: Bass innovation hazard after the launch campaign", group="joining"),
+    _P("launch_marketing_rate", 0.08, "per period", 0.0, 5.0, source="assumption: 12M joined in the first 10 days (user.guancha.cn), about 8% of adult eligibles a period", group="joining"),
+    _P("launch_marketing_decay_periods", 3.0, "periods", 0.01, 100.0, source="assumption: e-folding time of the launch campaign (home-page placement)", group="joining"),
+    _P("word_of_mouth_rate", 0.06, "per period at all neighbours members", 0.0, 5.0, source="assumption: Bass imitation hazard; word of mouth was strong (ggzgc.com/toutiao/20191223/7690.html)", group="joining"),
+    _P("family_enrolment_prob", 0.24, "share of joiners", 0.0, 1.0, source="24% of members enrolled relatives (bbs.bj-qlm.com 2019-11; Ant white paper)", group="joining"),
+    # --- staying or leaving ---
+    _P("value_loading", 1.5, "1", 0.0, 100.0, source="assumption: risk-averse members value cover above its expected cost", group="leaving"),
+    _P("affordability_share", 0.004, "share of income", 0.0, 1.0, source="assumption: most a member will pay a year for mutual aid; 54% could only just afford bills under 100k (techroomage.com/371)", group="leaving"),
+    _P("price_sensitivity", 2.0, "1 (log-odds per log price ratio)", 0.0, 50.0, source="short-run price elasticity about -2 in an equal-price pool (Cutler & Reber 1998, QJE 113(2))", group="leaving"),
+    _P("price_sensitivity_income_elasticity", 0.3, "1", 0.0, 5.0, source="assumption: sensitivity scales as (income / median)^-e: lower income, higher sensitivity", group="leaving"),
+    _P("price_attention", 0.04, "per period", 0.0, 1.0, source="assumption: charges are deducted automatically, so few members review them in a given period (inertia)", group="leaving"),
+    _P("base_exit_hazard", 0.002, "per period", 0.0, 1.0, source="assumption: exits for reasons outside the model (about 5% a year)", group="leaving"),
+    _P("charge_memory_periods", 4.0, "periods", 0.01, 100.0, source="assumption: e-folding memory of recent charges (two months)", group="leaving"),
+    _P("contagion_model", "hazard", "-", choices=("hazard", "threshold", "none"), source="hazard: Nitzan & Libai 2011 (J. Marketing 75(6)); threshold: Granovetter 1978, Watts 2002", group="leaving"),
+    _P("contagion_strength", 0.8, "hazard increase per recently exited neighbour", 0.0, 20.0, source="+80% defection hazard per defecting neighbour (Nitzan & Libai 2011); an upper bound, naive estimates overstate peer effects 3-7x (Aral et al. 2009, PNAS 106(51))", group="leaving"),
+    _P("contagion_decay_periods", 2.0, "periods", 0.01, 100.0, source="effects from neighbours who left within ~5 weeks, strongest in the first month (Haenlein 2013; Nitzan & Libai 2011)", group="leaving"),
+    _P("contagion_threshold_mean", 0.3, "share of neighbours", 0.0, 1.0, source="assumption: mean exit threshold of the threshold model (Watts 2002 uses thresholds near 0.2)", group="leaving"),
+    _P("contagion_threshold_sd", 0.1, "share of neighbours", 0.0, 1.0, source="assumption: spread of thresholds (normal, truncated to [0, 1] by redrawing)", group="leaving"),
+    # --- cross-sell ---
+    _P("consider_prob_initial", 0.20, "share", 0.0, 1.0, source="about 20% of non-members consider commercial insurance (Nankai survey end 2019, woshipm.com 2022-01-11)", group="cross_sell"),
+    _P("consider_rate_members", 0.0207, "per period", 0.0, 1.0, source="20% + 80% x (1 - (1 - r)^24) = 51.5% of members one year in (woshipm.com 2022-01-11, derived)", group="cross_sell"),
+    _P("consider_rate_nonmembers", 0.0, "per period", 0.0, 1.0, source="assumption: non-members stay near the surveyed 20%", group="cross_sell"),
+    _P("insured_prob_initial", 0.316, "share", 0.0, 1.0, source="68.4% of participants had no commercial insurance (Ant white paper 2020)", group="cross_sell"),
+    _P("buy_rate", 0.01, "per period at median income", 0.0, 5.0, source="assumption: hazard of buying once considering; Haoyibao passed 30M users (woshipm.com 2022-01-11)", group="cross_sell"),
+    _P("buy_income_elasticity", 1.0, "1", 0.0, 5.0, source="assumption: buying scales as (income / median)^e", group="cross_sell"),
+    _P("insurance_premium_cny", 300.0, "CNY per year", 0.0, 1e6, source="assumption: a typical first-year premium of an online medical or critical-illness policy", group="cross_sell"),
+    _P("commission_rate", 0.3, "share of first-year premium", 0.0, 1.0, source="assumption: first-year distribution commission", group="cross_sell"),
+    _P("insurance_substitution", 0.3, "share", 0.0, 1.0, source="assumption: holding commercial insurance lowers the value of mutual aid by this share", group="cross_sell"),
+    # --- network ---
+    _P("network_type", "watts_strogatz", "-", choices=("watts_strogatz", "barabasi_albert", "erdos_renyi", "homophilous"), source="Watts-Strogatz small world by default; homophilous: ties prefer similar age and income", group="network"),
+    _P("mean_degree", 10, "ties per agent", 2, 200, source="assumption: a close circle of about ten ties", group="network"),
+    _P("rewiring_prob", 0.1, "share of ties", 0.0, 1.0, source="assumption: small-world regime of Watts & Strogatz (1998)", group="network"),
+    _P("homophily_noise", 0.1, "share of the age-income range", 0.0, 10.0, source="assumption: noise on the age-income position along which homophilous ties form; larger is weaker homophily", group="network"),
+)
+# fmt: on
+
+PARAMETERS_BY_NAME: dict[str, Parameter] = {p.name: p for p in PARAMETERS}
+DEFAULTS: dict[str, Any] = {p.name: p.default for p in PARAMETERS}
+
+
+def get_parameter(name: str) -> Parameter:
+    """Look up a parameter by name.
+
+    Raises:
+        ParameterError: If the name is unknown, with the closest known names.
+    """
+    try:
+        return PARAMETERS_BY_NAME[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, PARAMETERS_BY_NAME, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; `huzhu params` lists them all"
+        raise ParameterError(f"unknown parameter {name!r}{hint}") from None
+
+
+def resolve_parameters(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults updated by `overrides`, every value validated, cross-checks applied.
+
+    Args:
+        overrides: Parameter name to value (typed, or text from a command line).
+
+    Returns:
+        A full parameter dictionary.
+
+    Raises:
+        ParameterError: On an unknown name, a wrong type, a value out of range, or
+            values that contradict each other.
+    """
+    params = dict(DEFAULTS)
+    for name, value in (overrides or {}).items():
+        params[name] = get_parameter(name).validate(value)
+    _check_consistency(params)
+    return params
+
+
+def _check_consistency(p: dict[str, Any]) -> None:
+    if p["closure_announced_date"] > p["closure_date"]:
+        raise ParameterError(
+            f"closure_announced_date={p['closure_announced_date']} is after closure_date={p['closure_date']}: allowed on or before it"
+        )
+    if p["closure_date"] <= p["launch_date"]:
+        raise ParameterError(f"closure_date={p['closure_date']} is not after launch_date={p['launch_date']}")
+    if p["min_age_years"] >= p["max_age_years"]:
+        raise ParameterError(f"min_age_years={p['min_age_years']} must be below max_age_years={p['max_age_years']}")
+    if p["annual_cap_first_year"] > p["annual_cap_last_year"]:
+        raise ParameterError(
+            f"annual_cap_first_year={p['annual_cap_first_year']} is after annual_cap_last_year={p['annual_cap_last_year']}"
+        )
+    if p["mean_degree"] >= p["n_agents"]:
+        raise ParameterError(f"mean_degree={p['mean_degree']} must be below n_agents={p['n_agents']}")
+    if p["population"] < p["n_agents"]:
+        raise ParameterError(f"population={p['population']:g} must be at least n_agents={p['n_agents']} (one agent is at least one person)")
