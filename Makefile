@@ -3,8 +3,8 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-AGENTS ?= 20000
 SEED ?= 1
+RUN_ARGS ?=
 OUT ?= results/default
 
 # An interpreter >= 3.12 (Mesa 3.5 needs it): PATH first, then pyenv's installed versions.
@@ -20,7 +20,7 @@ PYTHON_FOR_VENV := $(shell \
 .PHONY: help venv run test clean
 
 help:
-	@echo "make run    set up .venv, run the default scenario, write $(OUT)/"
+	@echo "make run    set up .venv, run the default scenario, write $(OUT)/ (RUN_ARGS='--agents N --set NAME=VALUE' to vary it)"
 	@echo "make test   set up .venv, run the whole test suite"
 	@echo "make clean  remove .venv and results/"
 
@@ -38,7 +38,7 @@ $(STAMP): $(PY) setup.cfg pyproject.toml
 venv: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/huzhu run --agents $(AGENTS) --seed $(SEED) --out $(OUT)
+	$(VENV)/bin/huzhu run --seed $(SEED) --out $(OUT) --overwrite $(RUN_ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest

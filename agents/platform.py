@@ -6,7 +6,6 @@ import mesa
 import numpy as np
 
 from huzhu.agents import sharing
-from huzhu.model.calendar import PERIODS_PER_YEAR
 
 FEE_FLOOR_WINDOW_PERIODS = 6  # assumption: the fee_floor rule reads a quarter's accounts
 
@@ -73,7 +72,7 @@ class PlatformAgent(mesa.Agent):
         population.paid_this_year_cny[sharers] += charged
         population.contributions_cny[sharers] += charged
         collected = float(charged.sum() * scale)
-        cap_subsidy = asked_total - collected
+        cap_subsidy = float((asked - charged).sum() * scale)
         subsidy = share_subsidy + cap_subsidy
         memory = np.exp(-1.0 / p["charge_memory_periods"])
         self.unit_share_ewma_cny = memory * self.unit_share_ewma_cny + (1.0 - memory) * unit_share
@@ -141,8 +140,3 @@ class PlatformAgent(mesa.Agent):
         if triggered:
             self.announced_period = period + 1
             self.end_period = min(self.end_period, period + p["closure_notice_periods"])
-
-    @staticmethod
-    def annualise(per_period_cny: float) -> float:
-        """A per-period amount over a year (CNY per year)."""
-        return per_period_cny * PERIODS_PER_YEAR

@@ -57,7 +57,7 @@ class Parameter:
         if self.kind is dt.date:
             return f"an ISO date between {self.low} and {self.high}"
         kind = "an integer" if self.kind is int else "a number"
-        return f"{kind} in [{_fmt(self.low)}, {_fmt(self.high)}]"
+        return f"{kind} in [{format_number(self.low)}, {format_number(self.high)}]"
 
     def validate(self, value: Any) -> Any:
         """Return `value` converted to this parameter's type, or raise ParameterError.
@@ -116,7 +116,8 @@ class Parameter:
         return text
 
 
-def _fmt(x: float | None) -> str:
+def format_number(x: float | None) -> str:
+    """A number as text: "inf" for infinity, the shortest form otherwise."""
     if x is None:
         return ""
     if isinstance(x, float) and math.isinf(x):

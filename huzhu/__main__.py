@@ -1,0 +1,4 @@
+from huzhu.cli import main
+import sys
+
+sys.exit(main())

@@ -1,0 +1,128 @@
+"""The `huzhu` command line: run the model, list its parameters and presets."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from huzhu.model.parameters import PARAMETERS, ParameterError, format_number, get_parameter
+from huzhu.model.presets import PRESETS
+
+EXIT_USAGE = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `huzhu` console script. Returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.handler(args)
+    except (ParameterError, FileExistsError) as error:
+        print(f"huzhu {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="huzhu",
+        description="Agent-based model of China's online mutual-aid platforms (Xianghubao, 2018-2022).",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="run one scenario to closure and write its results",
+        description="Run one scenario from launch to closure. Writes DIR/timeseries.csv (one row per "
+        "half-month period), DIR/manifest.json (parameters, seed, versions, git commit, wall time) "
+        "and DIR/overview.png/.pdf, and prints a summary.",
+    )
+    run.add_argument("--agents", type=int, metavar="N", help="number of agents (parameter n_agents)")
+    run.add_argument("--seed", type=int, metavar="S", help="integer seed (default: drawn and recorded in the manifest)")
+    run.add_argument("--preset", default="default", metavar="NAME", help=f"parameter preset: {', '.join(PRESETS)} (default: default)")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE", help="set a parameter (repeatable); `huzhu params` lists them")
+    run.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: write nothing, print the summary)")
+    run.add_argument("--overwrite", action="store_true", help="replace a run already in DIR")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(handler=_run)
+
+    params = commands.add_parser(
+        "params",
+        help="list every parameter with default, unit, allowed values and source",
+        description="List every model parameter: name, default, unit, allowed values and source.",
+    )
+    params.add_argument("--group", metavar="GROUP", help="only this group (scale, calendar, population, risk, claims, sharing, joining, leaving, cross_sell, network)")
+    params.add_argument("--format", choices=("text", "markdown", "csv"), default="text", help="output format (default: text)")
+    params.set_defaults(handler=_params)
+
+    presets = commands.add_parser("presets", help="list the parameter presets", description="List the named parameter presets and what each sets.")
+    presets.set_defaults(handler=_presets)
+    return parser
+
+
+def _parse_overrides(items: list[str]) -> dict:
+    overrides = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ParameterError(f"--set {item!r} is not NAME=VALUE")
+        name = name.strip()
+        overrides[name] = get_parameter(name).validate(value)
+    return overrides
+
+
+def _run(args: argparse.Namespace) -> int:
+    from huzhu.experiments.single_run import run_and_save, summarise
+
+    overrides = _parse_overrides(args.overrides)
+    if args.agents is not None:
+        overrides["n_agents"] = get_parameter("n_agents").validate(args.agents)
+    result = run_and_save(overrides, args.seed, args.out, preset=args.preset, progress=not args.quiet, overwrite=args.overwrite)
+    manifest = result.manifest
+    print(f"huzhu run: preset {manifest['preset']}, {manifest['parameters']['n_agents']:,} agents, seed {manifest['seed']}, {manifest['periods']} periods in {manifest['wall_seconds']:.1f} s")
+    print(summarise(result.table))
+    if result.out_dir is not None:
+        print(f"wrote {', '.join(str(result.out_dir / f) for f in manifest['files'])}")
+    return 0
+
+
+def _params(args: argparse.Namespace) -> int:
+    rows = [p for p in PARAMETERS if args.group is None or p.group == args.group]
+    if not rows:
+        groups = sorted({p.group for p in PARAMETERS})
+        raise ParameterError(f"--group {args.group!r} is not a group: one of {', '.join(groups)}")
+    table = [(p.name, format_number(p.default) if isinstance(p.default, float) else str(p.default), p.unit, p.allowed(), p.source) for p in rows]
+    header = ("name", "default", "unit", "allowed", "source")
+    if args.format == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(header)
+        writer.writerows(table)
+    elif args.format == "markdown":
+        print("| " + " | ".join(header) + " |")
+        print("|" + "---|" * len(header))
+        for row in table:
+            print("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
+    else:
+        group = None
+        for p, row in zip(rows, table):
+            if p.group != group:
+                group = p.group
+                print(f"\n[{group}]")
+            print(f"  {row[0]} = {row[1]}  ({row[2]}; {row[3]})\n      {row[4]}")
+    return 0
+
+
+def _presets(args: argparse.Namespace) -> int:
+    for name, overrides in PRESETS.items():
+        settings = ", ".join(f"{k}={v}" for k, v in overrides.items()) or "the documented defaults"
+        print(f"{name}: {settings}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
