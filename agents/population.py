@@ -206,21 +206,27 @@ class Population:
         """Members fall ill. Covered: paid, membership ends. Waiting: refunded, out for good.
 
         Returns:
-            Per-person amounts: {"claimants": idx, "benefits_cny": per claimant,
-            "ill_in_waiting": idx, "refunds_cny": per person refunded}.
+            {"claimants": idx, "benefits_cny": benefit per claimant (CNY per person),
+            "expected_benefits_cny": sum over covered members of illness probability x
+            benefit (CNY, per person represented), "ill_in_waiting": idx,
+            "refunds_cny": refund per person refunded (CNY)}.
         """
         p = self.params
         members = np.flatnonzero(self.is_member())
         select = illness.select_factor(period - self.join_period[members], p["select_risk_factor_at_joining"], p["select_period_years"])
-        ill = self.rng.random(len(members)) < illness.illness_probability(self.annual_risk(members), select)
+        probability = illness.illness_probability(self.annual_risk(members), select)
+        ill = self.rng.random(len(members)) < probability
         ill_idx = members[ill]
         covered = self.state[ill_idx] == State.COVERED
         claimants, ill_in_waiting = ill_idx[covered], ill_idx[~covered]
         benefits = valuation.benefit_cny(self.age_years[claimants], p["benefit_young_cny"], p["benefit_old_cny"], p["benefit_age_split_years"])
         refunds = self.contributions_cny[ill_in_waiting].copy()
+        at_risk = self.state[members] == State.COVERED
+        benefit_if_ill = valuation.benefit_cny(self.age_years[members[at_risk]], p["benefit_young_cny"], p["benefit_old_cny"], p["benefit_age_split_years"])
+        expected_benefits = float((probability[at_risk] * benefit_if_ill).sum())
         self.leave(claimants, ExitReason.CLAIM, period)
         self.leave(ill_in_waiting, ExitReason.ILL_IN_WAITING, period)
-        return {"claimants": claimants, "benefits_cny": benefits, "ill_in_waiting": ill_in_waiting, "refunds_cny": refunds}
+        return {"claimants": claimants, "benefits_cny": benefits, "expected_benefits_cny": expected_benefits, "ill_in_waiting": ill_in_waiting, "refunds_cny": refunds}
 
     def decide_to_stay(self, period: int, unit_share_cny: float, cap_cny: float) -> np.ndarray:
         """Members weigh charges, churn, and their neighbours' exits; some leave.

@@ -31,9 +31,9 @@ EXIT_COLUMNS = {
 #: Columns of `MutualAidModel.datacollector`'s model DataFrame; counts are people,
 #: amounts CNY, all for the period of the row unless named cumulative.
 REPORTED_COLUMNS = (
-    "period", "date", "members", "waiting", "covered", "joins", "joins_family", "exits",
+    "period", "date", "members", "sharers", "waiting", "covered", "joins", "joins_family", "exits",
     *EXIT_COLUMNS.values(), "aged_out", "claims", "payouts", "refunds", "shared_total",
-    "share_per_member", "collected", "fee_revenue", "platform_subsidy", "cap_subsidy",
+    "share_per_member", "expected_cost_per_member", "collected", "fee_revenue", "platform_subsidy", "cap_subsidy",
     "cumulative_aided", "adverse_selection_index", "mean_member_age", "consider_rate_members",
     "consider_rate_nonmembers", "insurance_buyers", "insurance_buyers_members", "commission_revenue",
 )
@@ -101,6 +101,9 @@ class MutualAidModel(mesa.Model):
         illness = self.population.fall_ill(self.period)
         tally.update(self.platform.pay_claims(illness["benefits_cny"], illness["refunds_cny"]))
         tally["claims"] = len(illness["claimants"])
+        if tally["sharers"]:
+            # Poisson-free counterpart of next period's share: what this period's cover costs a member on average.
+            tally["expected_cost_per_member"] = (1 + self.params["fee_rate"]) * illness["expected_benefits_cny"] * self.people_per_agent / tally["sharers"]
         self._count_exits(tally, np.full(len(illness["ill_in_waiting"]), ExitReason.ILL_IN_WAITING))
         self._count_exits(tally, self.population.decide_to_stay(self.period, unit_share, cap))
         if self.period < self.platform.announced_period:

@@ -156,8 +156,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     _P("frailty_sigma", 1.0, "log units", 0.0, 3.0, source="assumption: lognormal private frailty (mean 1); members know their risk better than the platform", group="risk"),
     _P("health_screen_frailty_quantile", 0.9, "quantile", 0.0, 1.0, source="assumption: the top 10% of frailty have a condition the health declaration asks about (dxju.cn/help/32573.html)", group="risk"),
     _P("health_screen_effectiveness", 0.7, "share", 0.0, 1.0, source="assumption: share of those with a declarable condition whom the declaration keeps out", group="risk"),
-    _P("select_risk_factor_at_joining", 0.02, "1", 0.0, 1.0, source="assumption: new diagnoses start low after a health declaration (select-and-ultimate effect); members' incidence is far below insured lives (Fang, Qin, Wu & Yu, SSRN 3781998)", group="risk"),
-    _P("select_period_years", 6.0, "years", 0.01, 50.0, source="assumption: e-folding time of the select effect; with 0.02 at joining, members' incidence is ~15% of CI1 x 1.33 after two years, near 68,675 aided among ~100M members in 2020 (2898.com/news/shouji/62702.htm)", group="risk"),
+    _P("select_risk_factor_at_joining", 0.0, "1", 0.0, 1.0, source="assumption: new diagnoses start low after a health declaration (select-and-ultimate effect); members' incidence is far below insured lives (Fang, Qin, Wu & Yu, SSRN 3781998)", group="risk"),
+    _P("select_period_years", 6.0, "years", 0.01, 50.0, source="assumption: e-folding time of the select effect; from 0 at joining, members' incidence is ~15% of CI1 x 1.33 after two years, near 68,675 aided among ~100M members in 2020 (2898.com/news/shouji/62702.htm)", group="risk"),
     _P("risk_perception_sigma", 0.5, "log units", 0.0, 3.0, source="assumption: lognormal error of an agent's belief about its own frailty", group="risk"),
     # --- claims ---
     _P("benefit_young_cny", 300_000.0, "CNY", 0.0, 1e7, source="300,000 CNY if diagnosed under 40 (user.guancha.cn; kr-asia.com)", group="claims"),
