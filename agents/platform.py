@@ -71,6 +71,7 @@ class PlatformAgent(mesa.Agent):
         charged = sharing.capped_charges(asked, population.paid_this_year_cny[sharers], self.cap_in_force(year))
         population.paid_this_year_cny[sharers] += charged
         population.contributions_cny[sharers] += charged
+        population.paid_this_membership_cny[sharers] += charged
         collected = float(charged.sum() * scale)
         cap_subsidy = float((asked - charged).sum() * scale)
         subsidy = share_subsidy + cap_subsidy

@@ -39,6 +39,8 @@ class Population:
         join_period / exit_period: Period of the last join / exit (NO_PERIOD if none).
         considering / insured: Considers / holds commercial insurance.
         contributions_cny: Shares paid over the whole run, per person (CNY).
+        paid_this_membership_cny: Shares paid since the last join, per person (CNY);
+            what is refunded on illness in the waiting period.
         paid_this_year_cny: Shares paid this calendar year, per person (CNY).
         exposure: Decayed count of neighbours who left voluntarily (hazard contagion).
         member_neighbours: Neighbours who are members now.
@@ -63,6 +65,7 @@ class Population:
     considering: np.ndarray = field(init=False)
     insured: np.ndarray = field(init=False)
     contributions_cny: np.ndarray = field(init=False)
+    paid_this_membership_cny: np.ndarray = field(init=False)
     paid_this_year_cny: np.ndarray = field(init=False)
     exposure: np.ndarray = field(init=False)
     member_neighbours: np.ndarray = field(init=False)
@@ -79,6 +82,7 @@ class Population:
         self.considering = self.rng.random(n) < p["consider_prob_initial"]
         self.insured = self.rng.random(n) < p["insured_prob_initial"]
         self.contributions_cny = np.zeros(n, dtype=np.float64)
+        self.paid_this_membership_cny = np.zeros(n, dtype=np.float64)
         self.paid_this_year_cny = np.zeros(n, dtype=np.float64)
         self.exposure = np.zeros(n, dtype=np.float32)
         self.member_neighbours = np.zeros(n, dtype=np.int32)
@@ -181,6 +185,7 @@ class Population:
             np.subtract.at(self.exited_neighbours, self.network.neighbours_of_many(returning), 1)
         self.state[idx] = State.WAITING
         self.join_period[idx] = period
+        self.paid_this_membership_cny[idx] = 0.0
         np.add.at(self.member_neighbours, self.network.neighbours_of_many(idx), 1)
 
     def leave(self, idx: np.ndarray, reason: ExitReason | np.ndarray, period: int) -> None:
@@ -220,7 +225,7 @@ class Population:
         covered = self.state[ill_idx] == State.COVERED
         claimants, ill_in_waiting = ill_idx[covered], ill_idx[~covered]
         benefits = valuation.benefit_cny(self.age_years[claimants], p["benefit_young_cny"], p["benefit_old_cny"], p["benefit_age_split_years"])
-        refunds = self.contributions_cny[ill_in_waiting].copy()
+        refunds = self.paid_this_membership_cny[ill_in_waiting].copy()
         at_risk = self.state[members] == State.COVERED
         benefit_if_ill = valuation.benefit_cny(self.age_years[members[at_risk]], p["benefit_young_cny"], p["benefit_old_cny"], p["benefit_age_split_years"])
         expected_benefits = float((probability[at_risk] * benefit_if_ill).sum())

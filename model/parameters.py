@@ -14,6 +14,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 
 class ParameterError(ValueError):
     """A parameter name is unknown or its value is not allowed."""
@@ -73,13 +75,14 @@ class Parameter:
         """
         if isinstance(value, str) and self.kind is not str:
             value = self._parse(value)
+        value = self._from_library_type(value)
         kind = self.kind
         ok_type = (
-            (kind is bool and isinstance(value, (bool,)))
+            (kind is bool and isinstance(value, bool))
             or (kind is int and isinstance(value, int) and not isinstance(value, bool))
             or (kind is float and isinstance(value, (int, float)) and not isinstance(value, bool))
             or (kind is str and isinstance(value, str))
-            or (kind is dt.date and isinstance(value, dt.date))
+            or (kind is dt.date and isinstance(value, dt.date) and not isinstance(value, dt.datetime))
         )
         if not ok_type:
             raise ParameterError(
@@ -93,6 +96,18 @@ class Parameter:
             raise ParameterError(f"{self.name}={value!r} is not allowed: {self.allowed()}")
         if self.low is not None and not (self.low <= value <= self.high):
             raise ParameterError(f"{self.name}={value!r} is out of range: allowed {self.allowed()} ({self.unit})")
+        return value
+
+    def _from_library_type(self, value: Any) -> Any:
+        """numpy scalars (from sweeps built with numpy) as Python numbers; a datetime at
+        midnight (pandas Timestamp included) as a date. Anything else is left for the
+        type check."""
+        if isinstance(value, np.generic):
+            return value.item()
+        if self.kind is dt.date and isinstance(value, dt.datetime):
+            if value.time() != dt.time(0) or value.tzinfo is not None:
+                raise ParameterError(f"{self.name}={value!r} has a time of day: allowed {self.allowed()}")
+            return value.date()
         return value
 
     def _parse(self, text: str) -> Any:
@@ -251,6 +266,8 @@ def _check_consistency(p: dict[str, Any]) -> None:
         raise ParameterError(
             f"closure_announced_date={p['closure_announced_date']} is after closure_date={p['closure_date']}: allowed on or before it"
         )
+    if p["closure_announced_date"] <= p["launch_date"]:
+        raise ParameterError(f"closure_announced_date={p['closure_announced_date']} is not after launch_date={p['launch_date']}")
     if p["closure_date"] <= p["launch_date"]:
         raise ParameterError(f"closure_date={p['closure_date']} is not after launch_date={p['launch_date']}")
     if p["min_age_years"] >= p["max_age_years"]:
