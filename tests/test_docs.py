@@ -1,0 +1,45 @@
+"""The documentation says what the code does: parameter table, ODD names, notebook."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import matplotlib
+
+from huzhu.cli import main
+from huzhu.model.model import REPORTED_COLUMNS
+from huzhu.model.parameters import PARAMETERS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_docs_parameter_table_is_what_huzhu_params_prints(capsys):
+    main(["params", "--format", "markdown"])
+    assert (ROOT / "docs" / "parameters.md").read_text() == capsys.readouterr().out, "regenerate with: huzhu params --format markdown > docs/parameters.md"
+
+
+def test_every_parameter_has_a_unit_and_a_source():
+    for p in PARAMETERS:
+        assert p.unit, p.name
+        assert len(p.source) > 10, p.name
+
+
+def test_the_model_description_names_every_parameter_and_output_column():
+    odd = (ROOT / "docs" / "ODD.md").read_text()
+    missing = [p.name for p in PARAMETERS if p.name not in odd]
+    assert not missing, f"parameters not described in docs/ODD.md: {missing}"
+    missing_columns = [c for c in REPORTED_COLUMNS if not re.search(rf"`{c}`", odd) and c not in ("period", "date")]
+    assert not missing_columns, f"output columns not defined in docs/ODD.md: {missing_columns}"
+
+
+def test_the_notebook_runs():
+    matplotlib.use("Agg")
+    notebook = json.loads((ROOT / "notebooks" / "first_look.ipynb").read_text())
+    namespace: dict = {}
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            source = "".join(cell["source"]).replace("N_AGENTS = 100_000", "N_AGENTS = 5_000")
+            exec(compile(source, "first_look.ipynb", "exec"), namespace)
+    assert len(namespace["table"]) == len(namespace["banded"])
