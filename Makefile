@@ -17,11 +17,11 @@ PYTHON_FOR_VENV := $(shell \
     $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; exit 0; }; \
   done)
 
-.PHONY: help venv run test clean
+.PHONY: help venv run test lint clean
 
 help:
 	@echo "make run    set up .venv, run the default scenario, write $(OUT)/ (RUN_ARGS='--agents N --set NAME=VALUE' to vary it)"
-	@echo "make test   set up .venv, run the whole test suite"
+	@echo "make test   set up .venv, check style (ruff), run the whole test suite"
 	@echo "make clean  remove .venv and results/"
 
 $(PY):
@@ -40,8 +40,12 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/huzhu run --seed $(SEED) --out $(OUT) --overwrite $(RUN_ARGS)
 
-test: $(STAMP)
+test: lint
 	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 clean:
 	rm -rf $(VENV) results build *.egg-info

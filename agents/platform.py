@@ -136,8 +136,17 @@ class PlatformAgent(mesa.Agent):
             triggered = members < p["closure_member_floor"] * self.peak_members
         else:
             recent = self.fee_history_cny[-FEE_FLOOR_WINDOW_PERIODS:]
-            reached = max(np.convolve(self.fee_history_cny, np.ones(FEE_FLOOR_WINDOW_PERIODS) / FEE_FLOOR_WINDOW_PERIODS, "valid"), default=0.0)
-            triggered = len(recent) == FEE_FLOOR_WINDOW_PERIODS and reached >= p["closure_fee_floor_cny"] and np.mean(recent) < p["closure_fee_floor_cny"]
+            reached = max(
+                np.convolve(
+                    self.fee_history_cny, np.ones(FEE_FLOOR_WINDOW_PERIODS) / FEE_FLOOR_WINDOW_PERIODS, "valid"
+                ),
+                default=0.0,
+            )
+            triggered = (
+                len(recent) == FEE_FLOOR_WINDOW_PERIODS
+                and reached >= p["closure_fee_floor_cny"]
+                and np.mean(recent) < p["closure_fee_floor_cny"]
+            )
         if triggered:
             self.announced_period = period + 1
             self.end_period = min(self.end_period, period + p["closure_notice_periods"])

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from huzhu.agents import cross_sell, illness, joining, leaving, sharing, valuation
-from huzhu.agents.states import MEMBER_STATES, VOLUNTARY_EXIT_REASONS, ExitReason, State
+from huzhu.agents.states import VOLUNTARY_EXIT_REASONS, ExitReason, State
 from huzhu.model.calendar import PERIODS_PER_YEAR
 from huzhu.model.incidence import ci1_incidence
 from huzhu.model.network import CSRNetwork
@@ -95,7 +95,7 @@ class Population:
 
     # ------------------------------------------------------------------ creation
     @classmethod
-    def create(cls, params: dict, rng: np.random.Generator, network_builder) -> "Population":
+    def create(cls, params: dict, rng: np.random.Generator, network_builder) -> Population:
         """Draw every agent's traits.
 
         Args:
@@ -115,9 +115,15 @@ class Population:
             frailty = np.ones(n)
         sigma_p = p["risk_perception_sigma"]
         perceived = frailty * np.exp(sigma_p * rng.standard_normal(n) - sigma_p**2 / 2)
-        sensitivity = p["price_sensitivity"] * (income / p["income_median_cny"]) ** (-p["price_sensitivity_income_elasticity"])
+        sensitivity = p["price_sensitivity"] * (income / p["income_median_cny"]) ** (
+            -p["price_sensitivity_income_elasticity"]
+        )
         credit_pass = rng.random(n) < p["credit_pass_rate"]
-        has_condition = frailty > np.quantile(frailty, p["health_screen_frailty_quantile"]) if p["risk_heterogeneity"] == "age_and_frailty" else np.zeros(n, dtype=bool)
+        has_condition = (
+            frailty > np.quantile(frailty, p["health_screen_frailty_quantile"])
+            if p["risk_heterogeneity"] == "age_and_frailty"
+            else np.zeros(n, dtype=bool)
+        )
         declined = has_condition & (rng.random(n) < p["health_screen_effectiveness"])
         threshold = _truncated_normal(rng, p["contagion_threshold_mean"], p["contagion_threshold_sd"], n)
         network = network_builder(age, income)
@@ -165,10 +171,17 @@ class Population:
     def willingness_to_pay(self, idx) -> np.ndarray:
         """Most the agents at `idx` will pay a year (CNY per year)."""
         p = self.params
-        benefit = valuation.benefit_cny(self.age_years[idx], p["benefit_young_cny"], p["benefit_old_cny"], p["benefit_age_split_years"])
+        benefit = valuation.benefit_cny(
+            self.age_years[idx], p["benefit_young_cny"], p["benefit_old_cny"], p["benefit_age_split_years"]
+        )
         return valuation.willingness_to_pay(
-            self.perceived_annual_risk(idx), benefit, self.insured[idx], self.income_cny[idx],
-            p["value_loading"], p["insurance_substitution"], p["affordability_share"],
+            self.perceived_annual_risk(idx),
+            benefit,
+            self.insured[idx],
+            self.income_cny[idx],
+            p["value_loading"],
+            p["insurance_substitution"],
+            p["affordability_share"],
         )
 
     def price_pressure(self, idx, unit_share_cny: float, cap_cny: float) -> np.ndarray:
@@ -191,7 +204,11 @@ class Population:
     def leave(self, idx: np.ndarray, reason: ExitReason | np.ndarray, period: int) -> None:
         """Members at `idx` leave for `reason` (one code, or one per member)."""
         reason = np.broadcast_to(np.asarray(reason, dtype=np.int8), idx.shape)
-        new_state = np.where(reason == ExitReason.CLAIM, State.CLAIMED, np.where(reason == ExitReason.AGED_OUT, State.AGED_OUT, State.EXITED))
+        new_state = np.where(
+            reason == ExitReason.CLAIM,
+            State.CLAIMED,
+            np.where(reason == ExitReason.AGED_OUT, State.AGED_OUT, State.EXITED),
+        )
         self.state[idx] = new_state
         self.exit_reason[idx] = reason
         self.exit_period[idx] = period
@@ -218,20 +235,32 @@ class Population:
         """
         p = self.params
         members = np.flatnonzero(self.is_member())
-        select = illness.select_factor(period - self.join_period[members], p["select_risk_factor_at_joining"], p["select_period_years"])
+        select = illness.select_factor(
+            period - self.join_period[members], p["select_risk_factor_at_joining"], p["select_period_years"]
+        )
         probability = illness.illness_probability(self.annual_risk(members), select)
         ill = self.rng.random(len(members)) < probability
         ill_idx = members[ill]
         covered = self.state[ill_idx] == State.COVERED
         claimants, ill_in_waiting = ill_idx[covered], ill_idx[~covered]
-        benefits = valuation.benefit_cny(self.age_years[claimants], p["benefit_young_cny"], p["benefit_old_cny"], p["benefit_age_split_years"])
+        benefits = valuation.benefit_cny(
+            self.age_years[claimants], p["benefit_young_cny"], p["benefit_old_cny"], p["benefit_age_split_years"]
+        )
         refunds = self.paid_this_membership_cny[ill_in_waiting].copy()
         at_risk = self.state[members] == State.COVERED
-        benefit_if_ill = valuation.benefit_cny(self.age_years[members[at_risk]], p["benefit_young_cny"], p["benefit_old_cny"], p["benefit_age_split_years"])
+        benefit_if_ill = valuation.benefit_cny(
+            self.age_years[members[at_risk]], p["benefit_young_cny"], p["benefit_old_cny"], p["benefit_age_split_years"]
+        )
         expected_benefits = float((probability[at_risk] * benefit_if_ill).sum())
         self.leave(claimants, ExitReason.CLAIM, period)
         self.leave(ill_in_waiting, ExitReason.ILL_IN_WAITING, period)
-        return {"claimants": claimants, "benefits_cny": benefits, "expected_benefits_cny": expected_benefits, "ill_in_waiting": ill_in_waiting, "refunds_cny": refunds}
+        return {
+            "claimants": claimants,
+            "benefits_cny": benefits,
+            "expected_benefits_cny": expected_benefits,
+            "ill_in_waiting": ill_in_waiting,
+            "refunds_cny": refunds,
+        }
 
     def decide_to_stay(self, period: int, unit_share_cny: float, cap_cny: float) -> np.ndarray:
         """Members weigh charges, churn, and their neighbours' exits; some leave.
@@ -245,10 +274,14 @@ class Population:
         pressure = self.price_pressure(members, unit_share_cny, cap_cny)
         exposure = self.exposure[members] if p["contagion_model"] == "hazard" else 0.0
         strength = p["contagion_strength"] if p["contagion_model"] == "hazard" else 0.0
-        other, price, contagion = leaving.exit_hazards(pressure, p["price_attention"], p["base_exit_hazard"], strength, exposure)
+        other, price, contagion = leaving.exit_hazards(
+            pressure, p["price_attention"], p["base_exit_hazard"], strength, exposure
+        )
         reason = leaving.draw_exits(other, price, contagion, self.rng.random(len(members)))
         if p["contagion_model"] == "threshold":
-            tipped = leaving.threshold_exceeded(self.exited_neighbours[members], self.degree[members], self.contagion_threshold[members])
+            tipped = leaving.threshold_exceeded(
+                self.exited_neighbours[members], self.degree[members], self.contagion_threshold[members]
+            )
             reason[tipped & (reason == ExitReason.NONE)] = ExitReason.CONTAGION
         leavers = reason != ExitReason.NONE
         self.leave(members[leavers], reason[leavers], period)
@@ -265,9 +298,15 @@ class Population:
         deciders = np.flatnonzero(candidates & (self.age_years >= p["adult_age_years"]))
         attractiveness = 1.0 - self.price_pressure(deciders, unit_share_cny, cap_cny)
         degree = self.degree[deciders]
-        member_share = np.divide(self.member_neighbours[deciders], degree, out=np.zeros(len(deciders)), where=degree > 0)
-        marketing = joining.marketing_hazard(period, p["marketing_rate"], p["launch_marketing_rate"], p["launch_marketing_decay_periods"])
-        joins = self.rng.random(len(deciders)) < joining.join_probability(marketing, p["word_of_mouth_rate"], member_share, attractiveness)
+        member_share = np.divide(
+            self.member_neighbours[deciders], degree, out=np.zeros(len(deciders)), where=degree > 0
+        )
+        marketing = joining.marketing_hazard(
+            period, p["marketing_rate"], p["launch_marketing_rate"], p["launch_marketing_decay_periods"]
+        )
+        joins = self.rng.random(len(deciders)) < joining.join_probability(
+            marketing, p["word_of_mouth_rate"], member_share, attractiveness
+        )
         joiners = deciders[joins]
         relatives = self._relatives_enrolled(joiners, candidates)
         self.enter(joiners, period)
@@ -276,12 +315,23 @@ class Population:
 
     def _join_candidates(self) -> np.ndarray:
         """Agents who may join now: outsiders or voluntary leavers, eligible, of age (bool)."""
-        may_rejoin = (self.state == State.EXITED) & (self.exit_reason != ExitReason.ILL_IN_WAITING) & (self.exit_reason != ExitReason.CLOSURE)
-        return ((self.state == State.OUTSIDER) | may_rejoin) & self.credit_pass & ~self.health_declined & self.in_age_range()
+        may_rejoin = (
+            (self.state == State.EXITED)
+            & (self.exit_reason != ExitReason.ILL_IN_WAITING)
+            & (self.exit_reason != ExitReason.CLOSURE)
+        )
+        return (
+            ((self.state == State.OUTSIDER) | may_rejoin)
+            & self.credit_pass
+            & ~self.health_declined
+            & self.in_age_range()
+        )
 
     def _relatives_enrolled(self, joiners: np.ndarray, candidates: np.ndarray) -> np.ndarray:
         """A share of joiners enrol one relative: a random neighbour who may join (any age)."""
-        enrolling = joiners[(self.rng.random(len(joiners)) < self.params["family_enrolment_prob"]) & (self.degree[joiners] > 0)]
+        enrolling = joiners[
+            (self.rng.random(len(joiners)) < self.params["family_enrolment_prob"]) & (self.degree[joiners] > 0)
+        ]
         pick = (self.rng.random(len(enrolling)) * self.degree[enrolling]).astype(np.int64)
         relatives = self.network.indices[self.network.indptr[enrolling] + pick]
         relatives = np.unique(relatives[candidates[relatives]])
@@ -300,22 +350,31 @@ class Population:
         self.state[reached & ((self.state == State.OUTSIDER) | (self.state == State.EXITED))] = State.AGED_OUT
         return len(members_out)
 
-    def consider_and_buy_insurance(self) -> tuple[np.ndarray, np.ndarray]:
+    def consider_and_buy_insurance(self) -> np.ndarray:
         """Agents come to consider commercial insurance; some who consider buy.
 
         Returns:
-            (indices of buyers, whether each buyer was a member when buying).
+            For each buyer, whether it was a member when buying (bool).
         """
         p = self.params
         alive = self.in_age_range() & (self.state != State.CLAIMED) & (self.state != State.AGED_OUT)
         member = self.is_member()
-        start = alive & ~self.considering & (self.rng.random(self.n_agents) < cross_sell.consider_probability(member, p["consider_rate_members"], p["consider_rate_nonmembers"]))
+        start = (
+            alive
+            & ~self.considering
+            & (
+                self.rng.random(self.n_agents)
+                < cross_sell.consider_probability(member, p["consider_rate_members"], p["consider_rate_nonmembers"])
+            )
+        )
         self.considering |= start
         shoppers = np.flatnonzero(alive & self.considering & ~self.insured)
-        buy = self.rng.random(len(shoppers)) < cross_sell.buy_probability(self.income_cny[shoppers], p["income_median_cny"], p["buy_rate"], p["buy_income_elasticity"])
+        buy = self.rng.random(len(shoppers)) < cross_sell.buy_probability(
+            self.income_cny[shoppers], p["income_median_cny"], p["buy_rate"], p["buy_income_elasticity"]
+        )
         buyers = shoppers[buy]
         self.insured[buyers] = True
-        return buyers, member[buyers]
+        return member[buyers]
 
     def close_plan(self, period: int) -> int:
         """All members leave because the plan closed. Returns how many (agents)."""

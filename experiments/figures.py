@@ -7,9 +7,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import pandas as pd
 
 MM = 1 / 25.4  # inches per millimetre
 STYLE = {
@@ -54,7 +54,11 @@ def overview_figure(table: pd.DataFrame, path: Path, title: str | None = None) -
         ax.set_ylabel("cumulative aided (thousand)")
         ax.set_title("c  Members paid a benefit")
         ax = axes[1, 1]
-        for column, label, colour in (("fee_revenue", "management fee", "C1"), ("platform_subsidy", "platform subsidy", "C4"), ("commission_revenue", "insurance commission", "C5")):
+        for column, label, colour in (
+            ("fee_revenue", "management fee", "C1"),
+            ("platform_subsidy", "platform subsidy", "C4"),
+            ("commission_revenue", "insurance commission", "C5"),
+        ):
             ax.plot(dates, table[column].cumsum() / 1e6, color=colour, label=label)
         ax.set_ylabel("cumulative (million CNY)")
         ax.set_title("d  Platform money")

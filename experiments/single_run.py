@@ -38,7 +38,9 @@ class RunResult:
     out_dir: Path | None
 
 
-def run_model(params: dict[str, Any], seed: int, preset: str = "default", progress: bool = True) -> tuple[MutualAidModel, pd.DataFrame, float]:
+def run_model(
+    params: dict[str, Any], seed: int, preset: str = "default", progress: bool = True
+) -> tuple[MutualAidModel, pd.DataFrame, float]:
     """Build and run one model to closure.
 
     Args:
@@ -52,12 +54,25 @@ def run_model(params: dict[str, Any], seed: int, preset: str = "default", progre
     """
     started = time.perf_counter()
     model = MutualAidModel(preset=preset, rng=seed, **params)
-    with tqdm(total=model.n_periods, unit="period", desc=f"huzhu {model.params['n_agents']:,} agents", disable=None if progress else True, leave=False) as bar:
+    with tqdm(
+        total=model.n_periods,
+        unit="period",
+        desc=f"huzhu {model.params['n_agents']:,} agents",
+        disable=None if progress else True,
+        leave=False,
+    ) as bar:
         table = model.run(progress=lambda _period: bar.update(1))
     return model, table, time.perf_counter() - started
 
 
-def run_and_save(params: dict[str, Any], seed: int | None, out_dir: Path | None, preset: str = "default", progress: bool = True, overwrite: bool = False) -> RunResult:
+def run_and_save(
+    params: dict[str, Any],
+    seed: int | None,
+    out_dir: Path | None,
+    preset: str = "default",
+    progress: bool = True,
+    overwrite: bool = False,
+) -> RunResult:
     """Run one model and write timeseries.csv, manifest.json and overview.png/pdf.
 
     Args:
@@ -75,10 +90,12 @@ def run_and_save(params: dict[str, Any], seed: int | None, out_dir: Path | None,
     if out_dir is not None:
         out_dir = Path(out_dir)
         if (out_dir / MANIFEST_FILE).exists() and not overwrite:
-            raise OutputExistsError(f"{out_dir} already holds a run ({MANIFEST_FILE}); choose another --out or pass --overwrite")
+            raise OutputExistsError(
+                f"{out_dir} already holds a run ({MANIFEST_FILE}); choose another --out or pass --overwrite"
+            )
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0])
-    started_at = dt.datetime.now(dt.timezone.utc)
+    started_at = dt.datetime.now(dt.UTC)
     model, table, wall_seconds = run_model(params, seed, preset, progress)
     manifest = {
         "command": "huzhu run",
@@ -94,31 +111,46 @@ def run_and_save(params: dict[str, Any], seed: int | None, out_dir: Path | None,
     }
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-        _write_atomically(out_dir / TIMESERIES_FILE, lambda f: table.to_csv(f, index=False, float_format="%.10g", date_format="%Y-%m-%d"))
-        overview_figure(table, out_dir / FIGURE_FILE, title=f"huzhu, preset {preset}, {model.params['n_agents']:,} agents, seed {seed}")
+        _write_atomically(
+            out_dir / TIMESERIES_FILE,
+            lambda f: table.to_csv(f, index=False, float_format="%.10g", date_format="%Y-%m-%d"),
+        )
+        overview_figure(
+            table,
+            out_dir / FIGURE_FILE,
+            title=f"huzhu, preset {preset}, {model.params['n_agents']:,} agents, seed {seed}",
+        )
         # The manifest goes last: a folder with a manifest holds a complete run.
         _write_atomically(out_dir / MANIFEST_FILE, lambda f: json.dump(manifest, f, indent=2))
     return RunResult(table=table, manifest=manifest, out_dir=out_dir)
 
 
 def summarise(table: pd.DataFrame) -> str:
-    """A few lines on the run: peak, decline, share growth, money, selection."""
-    peak_row = table.loc[table["members"].idxmax()]
-    sharing = table[table["share_per_member"] > 0]
-    first_share = sharing["share_per_member"].iloc[:4].mean() if len(sharing) else float("nan")
-    by_year = table.assign(year=table["date"].dt.year).groupby("year")
-    share_per_year = by_year["share_per_member"].sum()
-    last_open = table[table["members"] > 0].iloc[-1]
-    lines = [
-        f"peak members      {peak_row['members'] / 1e6:8.1f} M on {peak_row['date']:%Y-%m-%d}; {last_open['members'] / 1e6:.1f} M at {last_open['date']:%Y-%m-%d}",
-        f"share per member  {first_share:8.2f} CNY a period in the first sharing periods; per year: "
-        + ", ".join(f"{year} {value:.0f}" for year, value in share_per_year.items() if value > 0),
-        f"aided             {table['cumulative_aided'].iloc[-1] / 1e3:8.1f} k people, benefits {table['payouts'].sum() / 1e9:.2f} bn CNY",
-        f"platform          fees {table['fee_revenue'].sum() / 1e6:.0f} M CNY, subsidies {table['platform_subsidy'].sum() / 1e6:.0f} M CNY, commission {table['commission_revenue'].sum() / 1e6:.0f} M CNY",
-        f"selection         adverse-selection index {table['adverse_selection_index'].iloc[0]:.2f} at launch, {last_open['adverse_selection_index']:.2f} at the end",
-        f"cross-sell        considering insurance: members {last_open['consider_rate_members']:.0%}, non-members {last_open['consider_rate_nonmembers']:.0%}",
-    ]
-    return "\n".join(lines)
+    """A few lines on the run: peak and decline, cost growth, money, selection, cross-sell."""
+    peak = table.loc[table["members"].idxmax()]
+    last = table[table["members"] > 0].iloc[-1]
+    first_cover = table[table["covered"] > 0].head(4)
+    year = table["date"].dt.year
+    share_per_year = table.groupby(year)["share_per_member"].sum()
+    shares = ", ".join(f"{y} {v:.0f}" for y, v in share_per_year.items() if v > 0)
+    money = {c: table[c].sum() / 1e6 for c in ("fee_revenue", "platform_subsidy", "commission_revenue")}
+    return "\n".join(
+        [
+            f"members      peak {peak['members'] / 1e6:.1f} M on {peak['date']:%Y-%m-%d}; "
+            f"{last['members'] / 1e6:.1f} M on {last['date']:%Y-%m-%d}",
+            f"cost         expected per member {first_cover['expected_cost_per_member'].mean():.2f} CNY a period "
+            f"in the first covered periods, {table[year == 2021]['expected_cost_per_member'].mean():.2f} in 2021",
+            f"shares       per member and year (CNY): {shares}",
+            f"aided        {table['cumulative_aided'].iloc[-1] / 1e3:.1f} k people, "
+            f"benefits {table['payouts'].sum() / 1e9:.2f} bn CNY",
+            f"platform     fees {money['fee_revenue']:.0f} M CNY, subsidies {money['platform_subsidy']:.0f} M CNY, "
+            f"commission {money['commission_revenue']:.0f} M CNY",
+            f"selection    adverse-selection index {peak['adverse_selection_index']:.2f} at the peak, "
+            f"{last['adverse_selection_index']:.2f} at the end",
+            f"cross-sell   considering insurance at the end: members {last['consider_rate_members']:.0%}, "
+            f"non-members {last['consider_rate_nonmembers']:.0%}",
+        ]
+    )
 
 
 def _jsonable(value: Any) -> Any:

@@ -1,8 +1,8 @@
 """huzhu: an agent-based model of China's online mutual-aid platforms (Xianghubao, 2018-2022).
 
-    >>> from huzhu import MutualAidModel
-    >>> model = MutualAidModel(n_agents=5000, rng=1)
-    >>> table = model.run()          # one row per half-month period
+>>> from huzhu import MutualAidModel
+>>> model = MutualAidModel(n_agents=5000, rng=1)
+>>> table = model.run()          # one row per half-month period
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -17,4 +17,4 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-__all__ = ["MutualAidModel", "MemberAgent", "PlatformAgent", "PARAMETERS", "ParameterError", "__version__"]
+__all__ = ["PARAMETERS", "MemberAgent", "MutualAidModel", "ParameterError", "PlatformAgent", "__version__"]

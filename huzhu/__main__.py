@@ -1,4 +1,5 @@
-from huzhu.cli import main
 import sys
+
+from huzhu.cli import main
 
 sys.exit(main())

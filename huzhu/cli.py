@@ -42,9 +42,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--agents", type=int, metavar="N", help="number of agents (parameter n_agents)")
     run.add_argument("--seed", type=int, metavar="S", help="integer seed (default: drawn and recorded in the manifest)")
-    run.add_argument("--preset", default="default", metavar="NAME", help=f"parameter preset: {', '.join(PRESETS)} (default: default)")
-    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE", help="set a parameter (repeatable); `huzhu params` lists them")
-    run.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: write nothing, print the summary)")
+    run.add_argument(
+        "--preset", default="default", metavar="NAME", help=f"parameter preset: {', '.join(PRESETS)} (default: default)"
+    )
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a parameter (repeatable); `huzhu params` lists them",
+    )
+    run.add_argument(
+        "--out", type=Path, metavar="DIR", help="output folder (default: write nothing, print the summary)"
+    )
     run.add_argument("--overwrite", action="store_true", help="replace a run already in DIR")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(handler=_run)
@@ -54,11 +65,19 @@ def _parser() -> argparse.ArgumentParser:
         help="list every parameter with default, unit, allowed values and source",
         description="List every model parameter: name, default, unit, allowed values and source.",
     )
-    params.add_argument("--group", metavar="GROUP", help="only this group (scale, calendar, population, risk, claims, sharing, joining, leaving, cross_sell, network)")
-    params.add_argument("--format", choices=("text", "markdown", "csv"), default="text", help="output format (default: text)")
+    params.add_argument(
+        "--group",
+        metavar="GROUP",
+        help="only this group: " + ", ".join(dict.fromkeys(p.group for p in PARAMETERS)),
+    )
+    params.add_argument(
+        "--format", choices=("text", "markdown", "csv"), default="text", help="output format (default: text)"
+    )
     params.set_defaults(handler=_params)
 
-    presets = commands.add_parser("presets", help="list the parameter presets", description="List the named parameter presets and what each sets.")
+    presets = commands.add_parser(
+        "presets", help="list the parameter presets", description="List the named parameter presets and what each sets."
+    )
     presets.set_defaults(handler=_presets)
     return parser
 
@@ -80,9 +99,15 @@ def _run(args: argparse.Namespace) -> int:
     overrides = _parse_overrides(args.overrides)
     if args.agents is not None:
         overrides["n_agents"] = get_parameter("n_agents").validate(args.agents)
-    result = run_and_save(overrides, args.seed, args.out, preset=args.preset, progress=not args.quiet, overwrite=args.overwrite)
+    result = run_and_save(
+        overrides, args.seed, args.out, preset=args.preset, progress=not args.quiet, overwrite=args.overwrite
+    )
     manifest = result.manifest
-    print(f"huzhu run: preset {manifest['preset']}, {manifest['parameters']['n_agents']:,} agents, seed {manifest['seed']}, {manifest['periods']} periods in {manifest['wall_seconds']:.1f} s")
+    agents = manifest["parameters"]["n_agents"]
+    print(
+        f"huzhu run: preset {manifest['preset']}, {agents:,} agents, seed {manifest['seed']}, "
+        f"{manifest['periods']} periods in {manifest['wall_seconds']:.1f} s"
+    )
     print(summarise(result.table))
     if result.out_dir is not None:
         print(f"wrote {', '.join(str(result.out_dir / f) for f in manifest['files'])}")
@@ -94,7 +119,16 @@ def _params(args: argparse.Namespace) -> int:
     if not rows:
         groups = sorted({p.group for p in PARAMETERS})
         raise ParameterError(f"--group {args.group!r} is not a group: one of {', '.join(groups)}")
-    table = [(p.name, format_number(p.default) if isinstance(p.default, float) else str(p.default), p.unit, p.allowed(), p.source) for p in rows]
+    table = [
+        (
+            p.name,
+            format_number(p.default) if isinstance(p.default, float) else str(p.default),
+            p.unit,
+            p.allowed(),
+            p.source,
+        )
+        for p in rows
+    ]
     header = ("name", "default", "unit", "allowed", "source")
     if args.format == "csv":
         import csv
@@ -109,7 +143,7 @@ def _params(args: argparse.Namespace) -> int:
             print("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
     else:
         group = None
-        for p, row in zip(rows, table):
+        for p, row in zip(rows, table, strict=True):
             if p.group != group:
                 group = p.group
                 print(f"\n[{group}]")

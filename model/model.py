@@ -31,11 +31,35 @@ EXIT_COLUMNS = {
 #: Columns of `MutualAidModel.datacollector`'s model DataFrame; counts are people,
 #: amounts CNY, all for the period of the row unless named cumulative.
 REPORTED_COLUMNS = (
-    "period", "date", "members", "sharers", "waiting", "covered", "joins", "joins_family", "exits",
-    *EXIT_COLUMNS.values(), "aged_out", "claims", "payouts", "refunds", "shared_total",
-    "share_per_member", "expected_cost_per_member", "collected", "fee_revenue", "platform_subsidy", "cap_subsidy",
-    "cumulative_aided", "adverse_selection_index", "mean_member_age", "consider_rate_members",
-    "consider_rate_nonmembers", "insurance_buyers", "insurance_buyers_members", "commission_revenue",
+    "period",
+    "date",
+    "members",
+    "sharers",
+    "waiting",
+    "covered",
+    "joins",
+    "joins_family",
+    "exits",
+    *EXIT_COLUMNS.values(),
+    "aged_out",
+    "claims",
+    "payouts",
+    "refunds",
+    "shared_total",
+    "share_per_member",
+    "expected_cost_per_member",
+    "collected",
+    "fee_revenue",
+    "platform_subsidy",
+    "cap_subsidy",
+    "cumulative_aided",
+    "adverse_selection_index",
+    "mean_member_age",
+    "consider_rate_members",
+    "consider_rate_nonmembers",
+    "insurance_buyers",
+    "insurance_buyers_members",
+    "commission_revenue",
 )
 
 
@@ -79,8 +103,14 @@ class MutualAidModel(mesa.Model):
     def _build_network(self, age_years: np.ndarray, income_cny: np.ndarray):
         p = self.params
         return build_network(
-            p["network_type"], p["n_agents"], p["mean_degree"], p["rewiring_prob"], self.rng,
-            age_years=age_years, income_cny=income_cny, homophily_noise=p["homophily_noise"],
+            p["network_type"],
+            p["n_agents"],
+            p["mean_degree"],
+            p["rewiring_prob"],
+            self.rng,
+            age_years=age_years,
+            income_cny=income_cny,
+            homophily_noise=p["homophily_noise"],
         )
 
     # ---------------------------------------------------------------- schedule
@@ -91,7 +121,11 @@ class MutualAidModel(mesa.Model):
         date = self.calendar.date(self.period)
         previous = self.calendar.date(self.period - 1) if self.period else None
         tally = self._new_tally(date)
-        tally.update(self.platform.share_last_period_costs(self.period, date.year, previous is None or previous.year != date.year))
+        tally.update(
+            self.platform.share_last_period_costs(
+                self.period, date.year, previous is None or previous.year != date.year
+            )
+        )
         if self.period > self.platform.end_period:
             self._settle(tally)
             return
@@ -103,14 +137,18 @@ class MutualAidModel(mesa.Model):
         tally["claims"] = len(illness["claimants"])
         if tally["sharers"]:
             # Poisson-free counterpart of next period's share: what this period's cover costs a member on average.
-            tally["expected_cost_per_member"] = (1 + self.params["fee_rate"]) * illness["expected_benefits_cny"] * self.people_per_agent / tally["sharers"]
+            tally["expected_cost_per_member"] = (
+                (1 + self.params["fee_rate"])
+                * illness["expected_benefits_cny"]
+                * self.people_per_agent
+                / tally["sharers"]
+            )
         self._count_exits(tally, np.full(len(illness["ill_in_waiting"]), ExitReason.ILL_IN_WAITING))
         self._count_exits(tally, self.population.decide_to_stay(self.period, unit_share, cap))
         if self.period < self.platform.announced_period:
             tally["joins"], tally["joins_family"] = self.population.decide_to_join(self.period, unit_share, cap)
         tally["aged_out"] = self.population.age_one_period(self.period)
-        buyers, were_members = self.population.consider_and_buy_insurance()
-        tally.update(self.platform.sell_insurance(were_members))
+        tally.update(self.platform.sell_insurance(self.population.consider_and_buy_insurance()))
         if self.period == self.platform.end_period:
             self._count_exits(tally, np.full(self.population.close_plan(self.period), ExitReason.CLOSURE))
         self._finish_period(tally)
@@ -158,7 +196,9 @@ class MutualAidModel(mesa.Model):
         nonmembers = in_age & ~members
         risk = population.annual_risk()
         return {
-            "adverse_selection_index": _ratio(risk[members].mean() if members.any() else np.nan, risk[eligible].mean() if eligible.any() else np.nan),
+            "adverse_selection_index": _ratio(
+                risk[members].mean() if members.any() else np.nan, risk[eligible].mean() if eligible.any() else np.nan
+            ),
             "mean_member_age": population.age_years[members].mean() if members.any() else np.nan,
             "consider_rate_members": population.considering[members].mean() if members.any() else np.nan,
             "consider_rate_nonmembers": population.considering[nonmembers].mean() if nonmembers.any() else np.nan,

@@ -56,7 +56,7 @@ class CSRNetwork:
         graph.add_nodes_from(range(self.n_nodes))
         rows = np.repeat(np.arange(self.n_nodes), self.degree)
         upper = rows < self.indices
-        graph.add_edges_from(zip(rows[upper].tolist(), self.indices[upper].tolist()))
+        graph.add_edges_from(zip(rows[upper].tolist(), self.indices[upper].tolist(), strict=True))
         return graph
 
 
@@ -125,6 +125,8 @@ def _homophilous_order(age_years, income_cny, noise, rng) -> np.ndarray:
     if age_years is None or income_cny is None:
         raise ValueError("the homophilous network needs age_years and income_cny")
     n = len(age_years)
-    age_position = age_years / HOMOPHILY_AGE_BAND_YEARS + noise * (60 / HOMOPHILY_AGE_BAND_YEARS) * rng.standard_normal(n)
+    age_position = age_years / HOMOPHILY_AGE_BAND_YEARS + noise * (60 / HOMOPHILY_AGE_BAND_YEARS) * rng.standard_normal(
+        n
+    )
     income_rank = np.argsort(np.argsort(income_cny)) / n + noise * rng.standard_normal(n)
     return np.lexsort((income_rank, np.floor(age_position)))

@@ -127,7 +127,9 @@ class Parameter:
             if self.kind is dt.date:
                 return dt.date.fromisoformat(text)
         except ValueError:
-            raise ParameterError(f"{self.name}={text!r} cannot be read: allowed {self.allowed()} ({self.unit})") from None
+            raise ParameterError(
+                f"{self.name}={text!r} cannot be read: allowed {self.allowed()} ({self.unit})"
+            ) from None
         return text
 
 
@@ -267,7 +269,9 @@ def _check_consistency(p: dict[str, Any]) -> None:
             f"closure_announced_date={p['closure_announced_date']} is after closure_date={p['closure_date']}: allowed on or before it"
         )
     if p["closure_announced_date"] <= p["launch_date"]:
-        raise ParameterError(f"closure_announced_date={p['closure_announced_date']} is not after launch_date={p['launch_date']}")
+        raise ParameterError(
+            f"closure_announced_date={p['closure_announced_date']} is not after launch_date={p['launch_date']}"
+        )
     if p["closure_date"] <= p["launch_date"]:
         raise ParameterError(f"closure_date={p['closure_date']} is not after launch_date={p['launch_date']}")
     if p["min_age_years"] >= p["max_age_years"]:
@@ -279,4 +283,6 @@ def _check_consistency(p: dict[str, Any]) -> None:
     if p["mean_degree"] >= p["n_agents"]:
         raise ParameterError(f"mean_degree={p['mean_degree']} must be below n_agents={p['n_agents']}")
     if p["population"] < p["n_agents"]:
-        raise ParameterError(f"population={p['population']:g} must be at least n_agents={p['n_agents']} (one agent is at least one person)")
+        raise ParameterError(
+            f"population={p['population']:g} must be at least n_agents={p['n_agents']} (one agent is at least one person)"
+        )

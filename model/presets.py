@@ -10,7 +10,11 @@ PRESETS: dict[str, dict[str, Any]] = {
     # Documented defaults of model/parameters.py.
     "default": {},
     # Everyone carries the same risk and knows it; no one is screened or selected.
-    "homogeneous_risk": {"risk_heterogeneity": "none", "risk_perception_sigma": 0.0, "select_risk_factor_at_joining": 1.0},
+    "homogeneous_risk": {
+        "risk_heterogeneity": "none",
+        "risk_perception_sigma": 0.0,
+        "select_risk_factor_at_joining": 1.0,
+    },
     # Exits do not spread over the network.
     "no_contagion": {"contagion_model": "none"},
     # Threshold contagion (Granovetter 1978; Watts 2002) instead of the hazard model.

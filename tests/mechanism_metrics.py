@@ -28,7 +28,9 @@ def cost_growth_since_peak(table: pd.DataFrame) -> float:
     return last["expected_cost_per_member"].mean() / after_peak["expected_cost_per_member"].mean()
 
 
-def leaver_tie_excess(model: MutualAidModel, rng: np.random.Generator, shuffles: int = 20, window_periods: int | None = None) -> float:
+def leaver_tie_excess(
+    model: MutualAidModel, rng: np.random.Generator, shuffles: int = 20, window_periods: int | None = None
+) -> float:
     """Ties between two voluntary leavers, observed over expected under degree-preserving
     shuffles of the ties among agents who were ever members (1 = no clustering).
 

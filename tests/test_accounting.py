@@ -25,7 +25,11 @@ RUNS = [
     ("threshold_contagion", 7, dict(n_agents=4_000, preset="threshold_contagion")),
     ("no_cap_homogeneous", 8, dict(n_agents=4_000, preset="homogeneous_risk", annual_cap_cny=float("inf"))),
     # Unscreened, five times the covered illness: many claims and refunds, capped at 20 CNY.
-    ("high_risk_cap_20", 9, dict(n_agents=5_000, select_risk_factor_at_joining=1.0, covered_illness_factor=5.0, annual_cap_cny=20.0)),
+    (
+        "high_risk_cap_20",
+        9,
+        dict(n_agents=5_000, select_risk_factor_at_joining=1.0, covered_illness_factor=5.0, annual_cap_cny=20.0),
+    ),
 ]
 
 
@@ -56,7 +60,9 @@ def _run(seed: int, kwargs: dict) -> Run:
         year = model.calendar.date(period).year
         model.step()
         ill = np.flatnonzero((pop.exit_period == period) & (pop.exit_reason == ExitReason.ILL_IN_WAITING))
-        run.membership_refunds.append((pop.contributions_cny[ill] - contrib_at_join[ill]).sum() * model.people_per_agent)
+        run.membership_refunds.append(
+            (pop.contributions_cny[ill] - contrib_at_join[ill]).sum() * model.people_per_agent
+        )
         joined = pop.join_period != previous_join
         contrib_at_join[joined] = pop.contributions_cny[joined]  # the period's shares are charged before anyone joins
         previous_join = pop.join_period.copy()
@@ -69,7 +75,9 @@ def _run(seed: int, kwargs: dict) -> Run:
         cap = model.platform.cap_in_force(year)
         if np.isfinite(cap):
             run.paid_in_capped_periods.append((period, year, cap, float(pop.paid_this_year_cny.max())))
-        run.year_to_date_gap.append(float(np.abs(pop.paid_this_year_cny - (pop.contributions_cny - last_year_contrib)).max()))
+        run.year_to_date_gap.append(
+            float(np.abs(pop.paid_this_year_cny - (pop.contributions_cny - last_year_contrib)).max())
+        )
         next_year = model.calendar.date(model.period).year
         if next_year != year or not model.running:
             run.contributions_by_year[year] = pop.contributions_cny - last_year_contrib
@@ -248,15 +256,21 @@ def test_family_joins_are_part_of_joins(run):
 
 def test_every_agent_is_in_exactly_one_state_after_every_step(run):
     n = run.model.params["n_agents"]
-    for period, state in zip(run.periods, run.states):
+    for period, state in zip(run.periods, run.states, strict=True):
         counts = np.bincount(state, minlength=len(State))
         assert len(counts) == len(State), f"period {period}: unknown state code"
         assert counts.sum() == n
 
 
 def test_state_and_exit_reason_agree_after_every_step(run):
-    ended_for_exit = [ExitReason.PRICE, ExitReason.CONTAGION, ExitReason.OTHER, ExitReason.ILL_IN_WAITING, ExitReason.CLOSURE]
-    for period, state, reason, joined in zip(run.periods, run.states, run.exit_reasons, run.join_periods):
+    ended_for_exit = [
+        ExitReason.PRICE,
+        ExitReason.CONTAGION,
+        ExitReason.OTHER,
+        ExitReason.ILL_IN_WAITING,
+        ExitReason.CLOSURE,
+    ]
+    for period, state, reason, joined in zip(run.periods, run.states, run.exit_reasons, run.join_periods, strict=True):
         exited = state == State.EXITED
         assert np.isin(reason[exited], ended_for_exit).all(), period
         assert (reason[state == State.CLAIMED] == ExitReason.CLAIM).all(), period
@@ -270,7 +284,7 @@ def test_state_and_exit_reason_agree_after_every_step(run):
 
 def test_members_are_covered_exactly_when_their_waiting_period_is_over(run):
     waiting_periods = run.model.params["waiting_periods"]
-    for period, state, joined in zip(run.periods, run.states, run.join_periods):
+    for period, state, joined in zip(run.periods, run.states, run.join_periods, strict=True):
         served = period - joined
         assert (served[state == State.COVERED] >= waiting_periods).all(), period
         assert (served[state == State.WAITING] < waiting_periods).all(), period
@@ -294,6 +308,6 @@ def test_nobody_is_a_member_at_the_end(run):
 
 
 def test_member_agent_views_count_the_same_states_as_the_arrays(run):
-    for period, state, view_counts in zip(run.periods, run.states, run.view_state_counts):
+    for period, state, view_counts in zip(run.periods, run.states, run.view_state_counts, strict=True):
         counts = np.bincount(state, minlength=len(State))
         assert [view_counts.get(s, 0) for s in range(len(State))] == counts.tolist(), period

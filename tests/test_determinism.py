@@ -15,10 +15,25 @@ from huzhu import MutualAidModel
 
 N_AGENTS = 3_000
 POPULATION_ARRAYS = (
-    "age_years", "income_cny", "frailty", "perceived_frailty", "price_sensitivity", "credit_pass",
-    "health_declined", "contagion_threshold", "state", "exit_reason", "join_period", "exit_period",
-    "considering", "insured", "contributions_cny", "paid_this_year_cny", "exposure",
-    "member_neighbours", "exited_neighbours",
+    "age_years",
+    "income_cny",
+    "frailty",
+    "perceived_frailty",
+    "price_sensitivity",
+    "credit_pass",
+    "health_declined",
+    "contagion_threshold",
+    "state",
+    "exit_reason",
+    "join_period",
+    "exit_period",
+    "considering",
+    "insured",
+    "contributions_cny",
+    "paid_this_year_cny",
+    "exposure",
+    "member_neighbours",
+    "exited_neighbours",
 )
 
 
@@ -35,7 +50,11 @@ def _assert_same_population(a: MutualAidModel, b: MutualAidModel) -> None:
     np.testing.assert_array_equal(a.population.network.indices, b.population.network.indices)
 
 
-@pytest.mark.parametrize("params", [{}, {"network_type": "homophilous", "contagion_model": "threshold"}], ids=["default", "homophilous_threshold"])
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"network_type": "homophilous", "contagion_model": "threshold"}],
+    ids=["default", "homophilous_threshold"],
+)
 def test_same_int_seed_gives_identical_table_and_agents(params):
     a, b = _run(7, **params), _run(7, **params)
     assert_frame_equal(a.results(), b.results(), check_exact=True)

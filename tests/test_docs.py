@@ -17,7 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_docs_parameter_table_is_what_huzhu_params_prints(capsys):
     main(["params", "--format", "markdown"])
-    assert (ROOT / "docs" / "parameters.md").read_text() == capsys.readouterr().out, "regenerate with: huzhu params --format markdown > docs/parameters.md"
+    assert (ROOT / "docs" / "parameters.md").read_text() == capsys.readouterr().out, (
+        "regenerate with: huzhu params --format markdown > docs/parameters.md"
+    )
 
 
 def test_every_parameter_has_a_unit_and_a_source():

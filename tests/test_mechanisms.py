@@ -7,7 +7,7 @@ quoted beside the assertion.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -25,12 +25,16 @@ SCENARIOS = {
     "threshold_contagion": {"contagion_model": "threshold"},
     "homogeneous_risk": {"preset": "homogeneous_risk", "contagion_model": "none"},
     # The same, with risks that differ: the only change is the risk structure.
-    "heterogeneous_risk": {"contagion_model": "none", "select_risk_factor_at_joining": 1.0, "risk_perception_sigma": 0.0},
+    "heterogeneous_risk": {
+        "contagion_model": "none",
+        "select_risk_factor_at_joining": 1.0,
+        "risk_perception_sigma": 0.0,
+    },
     "age_banded": {"sharing_rule": "age_banded"},
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def run(scenario: str, seed: int) -> MutualAidModel:
     model = MutualAidModel(n_agents=N_AGENTS, rng=seed, **SCENARIOS[scenario])
     model.run()
@@ -66,7 +70,9 @@ def test_realised_share_per_member_grows_with_the_expected_cost():
     # The realised share is noisy at this size (a few cases a period), so pool seeds.
     tables = [table("default", s) for s in SEEDS]
     first = np.mean([t[t["date"].dt.year == 2019]["share_per_member"].mean() for t in tables])
-    last = np.mean([t[(t["date"] >= "2020-12-01") & (t["date"] < "2021-12-01")]["share_per_member"].mean() for t in tables])
+    last = np.mean(
+        [t[(t["date"] >= "2020-12-01") & (t["date"] < "2021-12-01")]["share_per_member"].mean() for t in tables]
+    )
     assert last > 2.5 * first
 
 
@@ -149,7 +155,10 @@ def test_minors_join_only_when_a_relative_enrols_them():
     for model in (without_family, with_family):
         for _ in range(12):
             model.step()
-    minors = lambda m: np.count_nonzero(m.population.is_member() & (m.population.age_years < m.params["adult_age_years"]))  # noqa: E731
+
+    def minors(m):
+        return np.count_nonzero(m.population.is_member() & (m.population.age_years < m.params["adult_age_years"]))
+
     assert minors(without_family) == 0
     assert minors(with_family) > 0
 

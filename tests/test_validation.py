@@ -131,7 +131,9 @@ def test_dates_a_day_outside_the_range_are_refused(p):
     _assert_refused(p.name, p.high + dt.timedelta(days=1), "allowed", "range")
 
 
-@pytest.mark.parametrize("p", [q for q in NUMERIC if q.kind is float], ids=_ids([q for q in NUMERIC if q.kind is float]))
+@pytest.mark.parametrize(
+    "p", [q for q in NUMERIC if q.kind is float], ids=_ids([q for q in NUMERIC if q.kind is float])
+)
 def test_nan_is_refused(p):
     _assert_refused(p.name, float("nan"), "allowed")
 
@@ -278,7 +280,9 @@ def test_closure_announced_after_closure_is_refused(closure, days_after):
 
 
 @SETTINGS
-@given(closure=st.dates(min_value=dt.date(2019, 11, 1), max_value=dt.date(2035, 12, 31)), days_before=st.integers(0, 365))
+@given(
+    closure=st.dates(min_value=dt.date(2019, 11, 1), max_value=dt.date(2035, 12, 31)), days_before=st.integers(0, 365)
+)
 def test_closure_announced_on_or_before_closure_is_accepted(closure, days_before):
     announced = closure - dt.timedelta(days=days_before)
     resolved = resolve_parameters({"closure_date": closure, "closure_announced_date": announced})
@@ -287,7 +291,9 @@ def test_closure_announced_on_or_before_closure_is_accepted(closure, days_before
 
 def test_closure_on_or_before_launch_is_refused():
     with pytest.raises(ParameterError, match="launch_date"):
-        resolve_parameters({"launch_date": "2019-01-01", "closure_date": "2019-01-01", "closure_announced_date": "2018-12-01"})
+        resolve_parameters(
+            {"launch_date": "2019-01-01", "closure_date": "2019-01-01", "closure_announced_date": "2018-12-01"}
+        )
 
 
 @SETTINGS
@@ -302,7 +308,10 @@ def test_cap_first_year_after_last_year_is_refused(first, gap):
 @given(first=st.integers(2016, 2035), span=st.integers(0, 19))
 def test_cap_first_year_up_to_last_year_is_accepted(first, span):
     last = min(first + span, 2035)
-    assert resolve_parameters({"annual_cap_first_year": first, "annual_cap_last_year": last})["annual_cap_last_year"] == last
+    assert (
+        resolve_parameters({"annual_cap_first_year": first, "annual_cap_last_year": last})["annual_cap_last_year"]
+        == last
+    )
 
 
 def test_mean_degree_as_large_as_the_number_of_agents_is_refused():
