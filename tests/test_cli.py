@@ -56,7 +56,7 @@ def test_params_lists_every_parameter_with_unit_range_and_source(capsys):
 def test_run_writes_table_manifest_and_figure(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["run", "--agents", "3000", "--seed", "5", "--set", "fee_rate=0.1", "--out", str(out), "--quiet"]) == 0
-    assert "peak members" in capsys.readouterr().out
+    assert "members      peak" in capsys.readouterr().out
     table = pd.read_csv(out / "timeseries.csv", parse_dates=["date"])
     assert list(table.columns) == list(REPORTED_COLUMNS)
     manifest = json.loads((out / "manifest.json").read_text())
