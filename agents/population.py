@@ -168,15 +168,19 @@ class Population:
             return self._flat_risk * self.perceived_frailty[idx]
         return p["covered_illness_factor"] * ci1_incidence(self.age_years[idx]) * self.perceived_frailty[idx]
 
+    def benefit_cny(self, idx) -> np.ndarray:
+        """Benefit the agents at `idx` would be paid if approved now (CNY)."""
+        p = self.params
+        return valuation.benefit_cny(
+            self.age_years[idx], p["benefit_young_cny"], p["benefit_old_cny"], p["benefit_age_split_years"]
+        )
+
     def willingness_to_pay(self, idx) -> np.ndarray:
         """Most the agents at `idx` will pay a year (CNY per year)."""
         p = self.params
-        benefit = valuation.benefit_cny(
-            self.age_years[idx], p["benefit_young_cny"], p["benefit_old_cny"], p["benefit_age_split_years"]
-        )
         return valuation.willingness_to_pay(
             self.perceived_annual_risk(idx),
-            benefit,
+            self.benefit_cny(idx),
             self.insured[idx],
             self.income_cny[idx],
             p["value_loading"],
@@ -240,18 +244,12 @@ class Population:
         )
         probability = illness.illness_probability(self.annual_risk(members), select)
         ill = self.rng.random(len(members)) < probability
-        ill_idx = members[ill]
-        covered = self.state[ill_idx] == State.COVERED
-        claimants, ill_in_waiting = ill_idx[covered], ill_idx[~covered]
-        benefits = valuation.benefit_cny(
-            self.age_years[claimants], p["benefit_young_cny"], p["benefit_old_cny"], p["benefit_age_split_years"]
-        )
+        covered = self.state[members] == State.COVERED
+        benefit = self.benefit_cny(members)
+        claimants, ill_in_waiting = members[ill & covered], members[ill & ~covered]
+        benefits = benefit[ill & covered]
         refunds = self.paid_this_membership_cny[ill_in_waiting].copy()
-        at_risk = self.state[members] == State.COVERED
-        benefit_if_ill = valuation.benefit_cny(
-            self.age_years[members[at_risk]], p["benefit_young_cny"], p["benefit_old_cny"], p["benefit_age_split_years"]
-        )
-        expected_benefits = float((probability[at_risk] * benefit_if_ill).sum())
+        expected_benefits = float((probability * benefit)[covered].sum())
         self.leave(claimants, ExitReason.CLAIM, period)
         self.leave(ill_in_waiting, ExitReason.ILL_IN_WAITING, period)
         return {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import mesa
@@ -115,64 +114,88 @@ class MutualAidModel(mesa.Model):
 
     # ---------------------------------------------------------------- schedule
     def step(self) -> None:
-        """One sharing period, in the order of docs/ODD.md (process overview)."""
+        """One sharing period (half a month), in the order of docs/ODD.md section 3."""
         if not self.running:
             return
-        date = self.calendar.date(self.period)
-        previous = self.calendar.date(self.period - 1) if self.period else None
-        tally = self._new_tally(date)
-        tally.update(
-            self.platform.share_last_period_costs(
-                self.period, date.year, previous is None or previous.year != date.year
-            )
-        )
+        self._open_period()
+        self.share_last_period_costs()
         if self.period > self.platform.end_period:
-            self._settle(tally)
+            self._settle()
             return
-        cap = self.platform.cap_in_force(date.year)
-        unit_share = self.platform.unit_share_ewma_cny
         self.population.complete_waiting_periods(self.period)
-        illness = self.population.fall_ill(self.period)
-        tally.update(self.platform.pay_claims(illness["benefits_cny"], illness["refunds_cny"]))
-        tally["claims"] = len(illness["claimants"])
-        if tally["sharers"]:
-            # Poisson-free counterpart of next period's share: what this period's cover costs a member on average.
-            tally["expected_cost_per_member"] = (
-                (1 + self.params["fee_rate"])
-                * illness["expected_benefits_cny"]
-                * self.people_per_agent
-                / tally["sharers"]
-            )
-        self._count_exits(tally, np.full(len(illness["ill_in_waiting"]), ExitReason.ILL_IN_WAITING))
-        self._count_exits(tally, self.population.decide_to_stay(self.period, unit_share, cap))
-        if self.period < self.platform.announced_period:
-            tally["joins"], tally["joins_family"] = self.population.decide_to_join(self.period, unit_share, cap)
-        tally["aged_out"] = self.population.age_one_period(self.period)
-        tally.update(self.platform.sell_insurance(self.population.consider_and_buy_insurance()))
-        if self.period == self.platform.end_period:
-            self._count_exits(tally, np.full(self.population.close_plan(self.period), ExitReason.CLOSURE))
-        self._finish_period(tally)
-        self.platform.review_closure(self.period, tally["members"])
+        self.fall_ill_and_claim()
+        self.decide_to_stay()
+        self.decide_to_join()
+        self.age_one_period()
+        self.cross_sell()
+        self.close_if_due()
+        self._record_period()
+        self.platform.review_closure(self.period, self.tally["members"])
         self.period += 1
 
-    def _settle(self, tally: dict) -> None:
+    def share_last_period_costs(self) -> None:
+        """The platform splits last period's benefits, refunds and fee among today's members."""
+        date = self.calendar.date(self.period)
+        new_year = self.period == 0 or self.calendar.date(self.period - 1).year != date.year
+        self.tally.update(self.platform.share_last_period_costs(self.period, date.year, new_year))
+
+    def fall_ill_and_claim(self) -> None:
+        """Members fall ill; the covered are paid, the waiting refunded."""
+        illness = self.population.fall_ill(self.period)
+        self.tally.update(self.platform.pay_claims(illness["benefits_cny"], illness["refunds_cny"]))
+        self.tally["claims"] = len(illness["claimants"])
+        self._count_exits(np.full(len(illness["ill_in_waiting"]), ExitReason.ILL_IN_WAITING))
+        if self.tally["sharers"]:
+            # Poisson-free counterpart of next period's share: this period's cover cost per member.
+            expected = (1 + self.params["fee_rate"]) * illness["expected_benefits_cny"] * self.people_per_agent
+            self.tally["expected_cost_per_member"] = expected / self.tally["sharers"]
+
+    def decide_to_stay(self) -> None:
+        """Members weigh charges, churn and neighbours' exits; some leave."""
+        date = self.calendar.date(self.period)
+        cap = self.platform.cap_in_force(date.year)
+        self._count_exits(self.population.decide_to_stay(self.period, self.platform.unit_share_ewma_cny, cap))
+
+    def decide_to_join(self) -> None:
+        """Eligible outsiders join, until the closure is announced."""
+        if self.period >= self.platform.announced_period:
+            return
+        cap = self.platform.cap_in_force(self.calendar.date(self.period).year)
+        joins = self.population.decide_to_join(self.period, self.platform.unit_share_ewma_cny, cap)
+        self.tally["joins"], self.tally["joins_family"] = joins
+
+    def age_one_period(self) -> None:
+        """Everyone ages half a month; members reaching the maximum age leave."""
+        self.tally["aged_out"] = self.population.age_one_period(self.period)
+
+    def cross_sell(self) -> None:
+        """Agents come to consider and buy commercial insurance; the platform books commission."""
+        self.tally.update(self.platform.sell_insurance(self.population.consider_and_buy_insurance()))
+
+    def close_if_due(self) -> None:
+        """In the last covered period every member leaves."""
+        if self.period == self.platform.end_period:
+            self._count_exits(np.full(self.population.close_plan(self.period), ExitReason.CLOSURE))
+
+    def _settle(self) -> None:
         """Settlement after closure: the platform has paid the last shares; the run ends."""
-        self._finish_period(tally)
+        self._record_period()
         self.running = False
         self.period += 1
 
     # ---------------------------------------------------------------- bookkeeping
-    def _new_tally(self, date: dt.date) -> dict:
-        tally = {c: 0 for c in REPORTED_COLUMNS}
-        tally.update(period=self.period, date=pd.Timestamp(date))
-        return tally
+    def _open_period(self) -> None:
+        """A fresh tally for the period: every reported column at zero."""
+        self.tally = {c: 0 for c in REPORTED_COLUMNS}
+        self.tally.update(period=self.period, date=pd.Timestamp(self.calendar.date(self.period)))
 
-    def _count_exits(self, tally: dict, reasons: np.ndarray) -> None:
+    def _count_exits(self, reasons: np.ndarray) -> None:
         for reason, column in EXIT_COLUMNS.items():
-            tally[column] += int(np.count_nonzero(reasons == reason))
+            self.tally[column] += int(np.count_nonzero(reasons == reason))
 
-    def _finish_period(self, tally: dict) -> None:
+    def _record_period(self) -> None:
         """Convert agent counts to people, add the stock measures, and collect."""
+        tally = self.tally
         scale = self.people_per_agent
         population = self.population
         tally["joins"] += tally["joins_family"]
@@ -185,7 +208,6 @@ class MutualAidModel(mesa.Model):
         tally["members"] = tally["waiting"] + tally["covered"]
         tally["cumulative_aided"] = self.platform.totals["cumulative_aided"]
         tally.update(self._selection_measures(members))
-        self.tally = tally
         self.datacollector.collect(self)
 
     def _selection_measures(self, members: np.ndarray) -> dict:
