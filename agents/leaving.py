@@ -49,7 +49,7 @@ def draw_exits(other, price, contagion, uniform):
     """
     total = other + price + contagion
     leave_prob = -np.expm1(-total)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         position = np.where(total > 0, uniform / leave_prob * total, np.inf)
     reason = np.full(np.shape(total), ExitReason.NONE, dtype=np.int8)
     leaving = uniform < leave_prob

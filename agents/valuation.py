@@ -55,8 +55,14 @@ def price_pressure(annual_charge_cny, willingness_to_pay_cny, price_sensitivity)
     """
     charge = np.asarray(annual_charge_cny, dtype=np.float64)
     wtp = np.asarray(willingness_to_pay_cny, dtype=np.float64)
+    sensitivity = np.asarray(price_sensitivity, dtype=np.float64)
+    both_positive = (charge > 0) & (wtp > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_ratio = np.log(charge) - np.log(wtp)
-    # charge 0 -> -inf -> 0; wtp 0 with charge > 0 -> +inf -> 1; both 0 -> nothing asked -> 0.
-    log_ratio = np.where(charge <= 0, -np.inf, log_ratio)
-    return expit(price_sensitivity * log_ratio)
+        log_ratio = np.where(both_positive, np.log(charge) - np.log(wtp), 0.0)
+    pressure = expit(sensitivity * log_ratio)
+    # The limits, written out so that a zero sensitivity never meets an infinite log ratio:
+    # nothing asked -> 0; something asked of an agent who values cover at nothing -> 1
+    # (one half if it is insensitive to price, the logistic's value at any ratio).
+    priceless = (charge > 0) & (wtp <= 0)
+    pressure = np.where(priceless, np.where(sensitivity > 0, 1.0, 0.5), pressure)
+    return np.where(charge <= 0, 0.0, pressure)
