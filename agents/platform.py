@@ -52,43 +52,36 @@ class PlatformAgent(mesa.Agent):
 
         Returns:
             The period's accounts (CNY): shared_total, share_per_member, collected,
-            fee_revenue, platform_subsidy, cap_subsidy.
+            fee_revenue, platform_subsidy, cap_subsidy; and sharers (people).
         """
         p = self.model.params
         population = self.model.population
         scale = self.model.people_per_agent
-        if new_year:
-            population.paid_this_year_cny[:] = 0.0
         fee = p["fee_rate"] * self.pending_payouts_cny
         shared_total = self.pending_payouts_cny + self.pending_refunds_cny + fee
-        sharers = np.flatnonzero(population.is_member())
-        platform_pays_all = period >= self.announced_period or len(sharers) == 0
+        weight_total = population.sharing_weight_total()
+        platform_pays_all = period >= self.announced_period or weight_total == 0
         share_subsidy = shared_total if platform_pays_all else p["platform_subsidy_share"] * shared_total
         asked_total = shared_total - share_subsidy
-        weights = sharing.sharing_weights(p["sharing_rule"], population.age_years[sharers])
-        unit_share = asked_total / (scale * weights.sum()) if len(sharers) else 0.0
-        asked = unit_share * weights
-        charged = sharing.capped_charges(asked, population.paid_this_year_cny[sharers], self.cap_in_force(year))
-        population.paid_this_year_cny[sharers] += charged
-        population.contributions_cny[sharers] += charged
-        population.paid_this_membership_cny[sharers] += charged
-        collected = float(charged.sum() * scale)
-        cap_subsidy = float((asked - charged).sum() * scale)
-        subsidy = share_subsidy + cap_subsidy
+        unit_share = asked_total / (scale * weight_total) if weight_total else 0.0
+        asked, charged, sharers = population.charge_shares(unit_share, self.cap_in_force(year), new_year)
+        collected = charged * scale
+        cap_subsidy = (asked - charged) * scale
         memory = np.exp(-1.0 / p["charge_memory_periods"])
         self.unit_share_ewma_cny = memory * self.unit_share_ewma_cny + (1.0 - memory) * unit_share
         self.pending_payouts_cny = self.pending_refunds_cny = 0.0
+        subsidy = share_subsidy + cap_subsidy
         self.totals["fee_revenue"] += fee
         self.totals["platform_subsidy"] += subsidy
         self.fee_history_cny.append(fee)
         return {
             "shared_total": shared_total,
-            "share_per_member": asked_total / (scale * len(sharers)) if len(sharers) else 0.0,
+            "share_per_member": asked_total / (scale * sharers) if sharers else 0.0,
             "collected": collected,
             "fee_revenue": fee,
             "platform_subsidy": subsidy,
             "cap_subsidy": cap_subsidy,
-            "sharers": len(sharers) * scale,
+            "sharers": sharers * scale,
         }
 
     def pay_claims(self, benefits_cny: np.ndarray, refunds_cny: np.ndarray) -> dict:

@@ -1,179 +1,227 @@
-"""Everyone in the eligible population, member or not, as typed arrays.
+"""Everyone in the eligible population, member or not, as compact typed arrays.
 
 Traits and state of agent i live at index i of each array; `MemberAgent` objects are
-views onto these. Each period's decisions are applied to all agents at once by the
-methods below, which call the rule functions of joining, leaving, illness, valuation
-and cross_sell; no rule is written here.
+views onto these. Each period's decisions are applied to all agents by the methods
+below, chunk by chunk, with no Python loop over agents; they call the rule functions of
+joining, leaving, illness, valuation, sharing and cross_sell, and write no rule
+themselves. Every random draw comes from an addressed stream (model/streams.py), so
+results do not depend on the chunk size.
+
+Ages are whole half-month periods (int16): age in years is `age_periods / 24`, exact,
+and an age threshold of a years applies from the first half month at or above it.
+Functions of age (incidence, benefit, sharing weight) are evaluated once on that grid.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 
 import numpy as np
+from scipy.special import ndtr, ndtri
 
 from huzhu.agents import cross_sell, illness, joining, leaving, sharing, valuation
 from huzhu.agents.states import VOLUNTARY_EXIT_REASONS, ExitReason, State
 from huzhu.model.calendar import PERIODS_PER_YEAR
 from huzhu.model.incidence import ci1_incidence
 from huzhu.model.network import CSRNetwork
+from huzhu.model.streams import AgentStreams, Stream
 
 NO_PERIOD = -1
+HOMOPHILY_AGE_BAND_YEARS = 5.0  # ties of the homophilous network stay mostly within 5-year age bands
+DEFAULT_CHUNK_SIZE = 1 << 20  # agents per chunk: large enough for numpy, small enough for cache and memory
+_CHUNK_MULTIPLE = 8
 
 
-@dataclass
+def age_threshold_periods(age_years: float) -> int:
+    """First whole half-month age at or above `age_years`."""
+    return int(np.ceil(age_years * PERIODS_PER_YEAR - 1e-9))
+
+
 class Population:
-    """Traits and state of all agents.
+    """Traits and state of all agents, and the vectorised period processes.
 
-    Attributes (arrays of length n_agents):
-        age_years: Age (years), float64 so that 1/24-year steps accumulate exactly enough.
-        income_cny: Annual income (CNY per year).
-        frailty: Private risk multiplier (1, mean 1).
-        perceived_frailty: The agent's belief about its frailty (1).
-        price_sensitivity: Slope of `valuation.price_pressure` (1).
-        credit_pass: Passes the credit screen.
-        health_declined: Kept out by the health declaration.
-        contagion_threshold: Share of exited neighbours that makes it leave (threshold model).
-        state: `State` code.
-        exit_reason: `ExitReason` of the last membership that ended.
-        join_period / exit_period: Period of the last join / exit (NO_PERIOD if none).
-        considering / insured: Considers / holds commercial insurance.
-        contributions_cny: Shares paid over the whole run, per person (CNY).
-        paid_this_membership_cny: Shares paid since the last join, per person (CNY);
-            what is refunded on illness in the waiting period.
-        paid_this_year_cny: Shares paid this calendar year, per person (CNY).
-        exposure: Decayed count of neighbours who left voluntarily (hazard contagion).
-        member_neighbours: Neighbours who are members now.
-        exited_neighbours: Neighbours who are out after a voluntary exit now.
+    Attributes (arrays of length n_agents unless said):
+        age_periods: Age in whole half months (int16).
+        income_cny: Annual income (CNY per year, float32).
+        frailty: Private risk multiplier, mean 1 (float32).
+        perceived_frailty: The agent's belief about its frailty (float32).
+        price_sensitivity: Slope of `valuation.price_pressure` (float32).
+        credit_pass: Passes the credit screen (bool).
+        health_declined: Kept out by the health declaration (bool).
+        contagion_threshold: Exit threshold of the threshold model (float32; None under
+            other contagion models).
+        state: `State` code (int8).
+        exit_reason: `ExitReason` of the last membership that ended (int8).
+        join_period / exit_period: Period of the last join / exit, NO_PERIOD if none (int16).
+        considering / insured: Considers / holds commercial insurance (bool).
+        contributions_cny: Shares paid over the run, per person (CNY, float64).
+        paid_this_year_cny: Shares paid this calendar year, per person (CNY, float64).
+        paid_this_membership_cny: Shares paid since the last join (CNY, float64): the
+            refund on illness in the waiting period.
+        exposure: Decayed count of neighbours who left voluntarily (float32; hazard contagion).
+        member_neighbours: Neighbours who are members now (int32).
+        exited_neighbours: Neighbours out after a voluntary exit (int32; None unless
+            threshold contagion).
     """
 
-    params: dict
-    network: CSRNetwork
-    rng: np.random.Generator
-    age_years: np.ndarray
-    income_cny: np.ndarray
-    frailty: np.ndarray
-    perceived_frailty: np.ndarray
-    price_sensitivity: np.ndarray
-    credit_pass: np.ndarray
-    health_declined: np.ndarray
-    contagion_threshold: np.ndarray
-    state: np.ndarray = field(init=False)
-    exit_reason: np.ndarray = field(init=False)
-    join_period: np.ndarray = field(init=False)
-    exit_period: np.ndarray = field(init=False)
-    considering: np.ndarray = field(init=False)
-    insured: np.ndarray = field(init=False)
-    contributions_cny: np.ndarray = field(init=False)
-    paid_this_membership_cny: np.ndarray = field(init=False)
-    paid_this_year_cny: np.ndarray = field(init=False)
-    exposure: np.ndarray = field(init=False)
-    member_neighbours: np.ndarray = field(init=False)
-    exited_neighbours: np.ndarray = field(init=False)
-
-    def __post_init__(self):
-        n = len(self.age_years)
-        p = self.params
+    def __init__(self, params: dict, streams: AgentStreams, traits: dict, network_builder, chunk_size: int):
+        if chunk_size <= 0 or chunk_size % _CHUNK_MULTIPLE:
+            raise ValueError(f"chunk_size={chunk_size} is not allowed: a positive multiple of {_CHUNK_MULTIPLE}")
+        p = self.params = params
+        self.streams = streams
+        self.chunk_size = chunk_size
+        self.age_periods = traits["age_periods"]
+        self.income_cny = traits["income_cny"]
+        self.frailty = traits["frailty"]
+        self.perceived_frailty = traits["perceived_frailty"]
+        self.price_sensitivity = traits["price_sensitivity"]
+        self.credit_pass = traits["credit_pass"]
+        self.health_declined = traits["health_declined"]
+        self.considering = traits["considering"]
+        self.insured = traits["insured"]
+        threshold_model = p["contagion_model"] == "threshold"
+        self.contagion_threshold = traits["contagion_threshold"] if threshold_model else None
+        n = len(self.age_periods)
+        self.network: CSRNetwork = network_builder(n)
         self.degree = self.network.degree
-        self.state = np.full(n, State.OUTSIDER, dtype=np.int8)
+        self.min_age_periods = age_threshold_periods(p["min_age_years"])
+        self.max_age_periods = age_threshold_periods(p["max_age_years"])
+        self.adult_age_periods = age_threshold_periods(p["adult_age_years"])
+        self.state = np.where(self.age_periods >= self.max_age_periods, State.AGED_OUT, State.OUTSIDER).astype(np.int8)
         self.exit_reason = np.full(n, ExitReason.NONE, dtype=np.int8)
-        self.join_period = np.full(n, NO_PERIOD, dtype=np.int32)
-        self.exit_period = np.full(n, NO_PERIOD, dtype=np.int32)
-        self.considering = self.rng.random(n) < p["consider_prob_initial"]
-        self.insured = self.rng.random(n) < p["insured_prob_initial"]
+        self.join_period = np.full(n, NO_PERIOD, dtype=np.int16)
+        self.exit_period = np.full(n, NO_PERIOD, dtype=np.int16)
         self.contributions_cny = np.zeros(n, dtype=np.float64)
-        self.paid_this_membership_cny = np.zeros(n, dtype=np.float64)
         self.paid_this_year_cny = np.zeros(n, dtype=np.float64)
+        self.paid_this_membership_cny = np.zeros(n, dtype=np.float64)
         self.exposure = np.zeros(n, dtype=np.float32)
         self.member_neighbours = np.zeros(n, dtype=np.int32)
-        self.exited_neighbours = np.zeros(n, dtype=np.int32)
-        if p["risk_heterogeneity"] == "none":
-            # Everyone carries the population's mean risk, whatever the age.
-            self._flat_risk = float(np.mean(illness.annual_risk(self.age_years, 1.0, p["covered_illness_factor"])))
-        aged_out = self.age_years >= p["max_age_years"]
-        self.state[aged_out] = State.AGED_OUT
+        self.exited_neighbours = np.zeros(n, dtype=np.int32) if threshold_model else None
+        self._tabulate_age_functions()
 
     # ------------------------------------------------------------------ creation
     @classmethod
-    def create(cls, params: dict, rng: np.random.Generator, network_builder) -> Population:
-        """Draw every agent's traits.
+    def create(cls, params: dict, streams: AgentStreams, network_builder, chunk_size: int = DEFAULT_CHUNK_SIZE):
+        """Draw every agent's traits, chunk by chunk, then build the network.
 
         Args:
             params: Resolved model parameters.
-            rng: The model's random generator.
-            network_builder: Callable(age_years, income_cny) -> CSRNetwork.
+            streams: The run's addressed random streams.
+            network_builder: Callable(n_agents) -> CSRNetwork over agents in index order.
+            chunk_size: Agents per chunk (a multiple of 8); results do not depend on it.
         """
         p = params
         n = p["n_agents"]
-        # assumption: China's age pyramid is roughly flat from 0 to 59 (2020 census); uniform.
-        age = rng.uniform(0.0, p["max_age_years"], n)
-        income = (p["income_median_cny"] * np.exp(p["income_sigma"] * rng.standard_normal(n))).astype(np.float32)
-        if p["risk_heterogeneity"] == "age_and_frailty":
-            sigma = p["frailty_sigma"]
-            frailty = np.exp(sigma * rng.standard_normal(n) - sigma**2 / 2)
-        else:
-            frailty = np.ones(n)
-        sigma_p = p["risk_perception_sigma"]
-        perceived = frailty * np.exp(sigma_p * rng.standard_normal(n) - sigma_p**2 / 2)
-        sensitivity = p["price_sensitivity"] * (income / p["income_median_cny"]) ** (
-            -p["price_sensitivity_income_elasticity"]
-        )
-        credit_pass = rng.random(n) < p["credit_pass_rate"]
-        has_condition = (
-            frailty > np.quantile(frailty, p["health_screen_frailty_quantile"])
-            if p["risk_heterogeneity"] == "age_and_frailty"
-            else np.zeros(n, dtype=bool)
-        )
-        declined = has_condition & (rng.random(n) < p["health_screen_effectiveness"])
-        threshold = _truncated_normal(rng, p["contagion_threshold_mean"], p["contagion_threshold_sd"], n)
-        network = network_builder(age, income)
-        return cls(
-            params=p,
-            network=network,
-            rng=rng,
-            age_years=age,
-            income_cny=income,
-            frailty=frailty.astype(np.float32),
-            perceived_frailty=perceived.astype(np.float32),
-            price_sensitivity=sensitivity.astype(np.float32),
-            credit_pass=credit_pass,
-            health_declined=declined,
-            contagion_threshold=threshold.astype(np.float32),
-        )
+        traits = {
+            "age_periods": np.empty(n, np.int16),
+            "income_cny": np.empty(n, np.float32),
+            "frailty": np.empty(n, np.float32),
+            "perceived_frailty": np.empty(n, np.float32),
+            "price_sensitivity": np.empty(n, np.float32),
+            "credit_pass": np.empty(n, bool),
+            "health_declined": np.empty(n, bool),
+            "contagion_threshold": np.empty(n, np.float32),
+            "considering": np.empty(n, bool),
+            "insured": np.empty(n, bool),
+        }
+        heterogeneous = p["risk_heterogeneity"] == "age_and_frailty"
+        sigma, sigma_p = p["frailty_sigma"], p["risk_perception_sigma"]
+        # The frailty quantile is analytic for a lognormal: no pass over the data needed.
+        condition_frailty = np.exp(sigma * ndtri(p["health_screen_frailty_quantile"]) - sigma**2 / 2)
+        max_age_periods = age_threshold_periods(p["max_age_years"])
+        for start, stop in _chunks(n, chunk_size):
 
-    # ------------------------------------------------------------------ derived views
+            def draw(stream, start=start, stop=stop):
+                return streams.uniforms(stream, 0, start, stop)
+
+            def normal(stream, start=start, stop=stop):
+                return streams.normals(stream, 0, start, stop)
+
+            s = slice(start, stop)
+            # assumption: China's age pyramid is roughly flat from 0 to 59 (2020 census); uniform.
+            traits["age_periods"][s] = (draw(Stream.AGE) * max_age_periods).astype(np.int16)
+            income = p["income_median_cny"] * np.exp(p["income_sigma"] * normal(Stream.INCOME))
+            traits["income_cny"][s] = income
+            frailty = np.exp(sigma * normal(Stream.FRAILTY) - sigma**2 / 2) if heterogeneous else np.ones(stop - start)
+            traits["frailty"][s] = frailty
+            traits["perceived_frailty"][s] = frailty * np.exp(sigma_p * normal(Stream.PERCEPTION) - sigma_p**2 / 2)
+            relative_income = income / p["income_median_cny"]
+            traits["price_sensitivity"][s] = p["price_sensitivity"] * relative_income ** (
+                -p["price_sensitivity_income_elasticity"]
+            )
+            traits["credit_pass"][s] = draw(Stream.CREDIT) < p["credit_pass_rate"]
+            has_condition = (frailty > condition_frailty) if heterogeneous else np.zeros(stop - start, bool)
+            traits["health_declined"][s] = has_condition & (
+                draw(Stream.HEALTH_SCREEN) < p["health_screen_effectiveness"]
+            )
+            traits["contagion_threshold"][s] = _truncated_normal(
+                draw(Stream.THRESHOLD), p["contagion_threshold_mean"], p["contagion_threshold_sd"]
+            )
+            traits["considering"][s] = draw(Stream.CONSIDERING) < p["consider_prob_initial"]
+            traits["insured"][s] = draw(Stream.INSURED) < p["insured_prob_initial"]
+        if p["network_type"] == "homophilous":
+            order = _homophilous_order(traits, p, streams, chunk_size)
+            for name, values in traits.items():
+                traits[name] = values[order]
+        return cls(p, streams, traits, network_builder, chunk_size)
+
+    def _tabulate_age_functions(self) -> None:
+        """Incidence, benefit and sharing weight at every half-month age (rules evaluated once)."""
+        p = self.params
+        grid_years = np.arange(self.max_age_periods + 1) / PERIODS_PER_YEAR
+        incidence = illness.annual_risk(grid_years, 1.0, p["covered_illness_factor"])
+        if p["risk_heterogeneity"] == "none":
+            # Everyone carries the population's mean risk at the start, whatever the age.
+            counts = np.zeros(len(grid_years), np.int64)
+            for start, stop in self.chunks():
+                counts += np.bincount(self.age_periods[start:stop], minlength=len(grid_years))
+            incidence = np.full(len(grid_years), (counts * incidence).sum() / counts.sum())
+        self.incidence_by_age = incidence
+        self.benefit_by_age = valuation.benefit_cny(
+            grid_years, p["benefit_young_cny"], p["benefit_old_cny"], p["benefit_age_split_years"]
+        )
+        self.weight_by_age = sharing.sharing_weights(p["sharing_rule"], grid_years)
+
+    # ------------------------------------------------------------------ views
     @property
     def n_agents(self) -> int:
         return len(self.state)
 
-    def is_member(self) -> np.ndarray:
-        """Waiting or covered (bool)."""
-        return (self.state == State.WAITING) | (self.state == State.COVERED)
+    @property
+    def age_years(self) -> np.ndarray:
+        """Age (years), computed from `age_periods`."""
+        return self.age_periods / PERIODS_PER_YEAR
 
-    def in_age_range(self) -> np.ndarray:
-        p = self.params
-        return (self.age_years >= p["min_age_years"]) & (self.age_years < p["max_age_years"])
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the agent arrays and the network (bytes)."""
+        arrays = [v for v in vars(self).values() if isinstance(v, np.ndarray) and v is not self.degree]
+        return sum(a.nbytes for a in arrays) + self.degree.nbytes + self.network.nbytes
+
+    def chunks(self) -> Iterator[tuple[int, int]]:
+        """(start, stop) of each chunk of agents."""
+        return _chunks(self.n_agents, self.chunk_size)
+
+    def is_member(self, idx=slice(None)) -> np.ndarray:
+        """Waiting or covered (bool)."""
+        state = self.state[idx]
+        return (state == State.WAITING) | (state == State.COVERED)
+
+    def in_age_range(self, idx=slice(None)) -> np.ndarray:
+        age = self.age_periods[idx]
+        return (age >= self.min_age_periods) & (age < self.max_age_periods)
 
     def annual_risk(self, idx=slice(None)) -> np.ndarray:
         """True (ultimate) annual risk of the agents at `idx` (per year)."""
-        p = self.params
-        if p["risk_heterogeneity"] == "none":
-            return np.full(np.shape(self.age_years[idx]), self._flat_risk)
-        return illness.annual_risk(self.age_years[idx], self.frailty[idx], p["covered_illness_factor"])
+        return self.incidence_by_age[self.age_periods[idx]] * self.frailty[idx]
 
     def perceived_annual_risk(self, idx=slice(None)) -> np.ndarray:
         """The agents' belief about their annual risk (per year)."""
-        p = self.params
-        if p["risk_heterogeneity"] == "none":
-            return self._flat_risk * self.perceived_frailty[idx]
-        return p["covered_illness_factor"] * ci1_incidence(self.age_years[idx]) * self.perceived_frailty[idx]
+        return self.incidence_by_age[self.age_periods[idx]] * self.perceived_frailty[idx]
 
     def benefit_cny(self, idx) -> np.ndarray:
         """Benefit the agents at `idx` would be paid if approved now (CNY)."""
-        p = self.params
-        return valuation.benefit_cny(
-            self.age_years[idx], p["benefit_young_cny"], p["benefit_old_cny"], p["benefit_age_split_years"]
-        )
+        return self.benefit_by_age[self.age_periods[idx]]
 
     def willingness_to_pay(self, idx) -> np.ndarray:
         """Most the agents at `idx` will pay a year (CNY per year)."""
@@ -190,15 +238,66 @@ class Population:
 
     def price_pressure(self, idx, unit_share_cny: float, cap_cny: float) -> np.ndarray:
         """Price pressure on the agents at `idx` at the recent share (0-1)."""
-        weight = sharing.sharing_weights(self.params["sharing_rule"], self.age_years[idx])
-        charge = sharing.expected_annual_charge(unit_share_cny, weight, cap_cny)
+        charge = sharing.expected_annual_charge(unit_share_cny, self.weight_by_age[self.age_periods[idx]], cap_cny)
         return valuation.price_pressure(charge, self.willingness_to_pay(idx), self.price_sensitivity[idx])
+
+    def illness_probability(self, idx, period: int) -> np.ndarray:
+        """Probability that the members at `idx` fall ill this period (0-1)."""
+        p = self.params
+        select = illness.select_factor(
+            period - self.join_period[idx].astype(np.int64),
+            p["select_risk_factor_at_joining"],
+            p["select_period_years"],
+        )
+        return illness.illness_probability(self.annual_risk(idx), select)
+
+    def exit_hazards(self, idx, unit_share_cny: float, cap_cny: float):
+        """(other, price, contagion) exit hazards of the members at `idx` (per period)."""
+        p = self.params
+        hazard_contagion = p["contagion_model"] == "hazard"
+        return leaving.exit_hazards(
+            self.price_pressure(idx, unit_share_cny, cap_cny),
+            p["price_attention"],
+            p["base_exit_hazard"],
+            p["contagion_strength"] if hazard_contagion else 0.0,
+            self.exposure[idx] if hazard_contagion else 0.0,
+        )
+
+    def threshold_exceeded(self, idx) -> np.ndarray:
+        """Threshold contagion: the share of neighbours out reaches the agent's threshold (bool)."""
+        if self.exited_neighbours is None:
+            return np.zeros(np.shape(self.state[idx]), bool)
+        return leaving.threshold_exceeded(self.exited_neighbours[idx], self.degree[idx], self.contagion_threshold[idx])
+
+    def may_join(self, idx, period: int) -> np.ndarray:
+        """Who may join now (bool): outsiders, or those who left voluntarily before this
+        period (not ill in the waiting period, not closed out), eligible and of age."""
+        state, reason = self.state[idx], self.exit_reason[idx]
+        returning = (
+            (state == State.EXITED)
+            & (reason != ExitReason.ILL_IN_WAITING)
+            & (reason != ExitReason.CLOSURE)
+            & (self.exit_period[idx] < period)
+        )
+        eligible = self.credit_pass[idx] & ~self.health_declined[idx] & self.in_age_range(idx)
+        return ((state == State.OUTSIDER) | returning) & eligible
+
+    def join_probability(self, idx, period: int, unit_share_cny: float, cap_cny: float) -> np.ndarray:
+        """Probability that the adults at `idx`, who may join, join this period (0-1)."""
+        p = self.params
+        degree = self.degree[idx]
+        member_share = np.divide(self.member_neighbours[idx], degree, out=np.zeros(np.shape(degree)), where=degree > 0)
+        marketing = joining.marketing_hazard(
+            period, p["marketing_rate"], p["launch_marketing_rate"], p["launch_marketing_decay_periods"]
+        )
+        attractiveness = 1.0 - self.price_pressure(idx, unit_share_cny, cap_cny)
+        return joining.join_probability(marketing, p["word_of_mouth_rate"], member_share, attractiveness)
 
     # ------------------------------------------------------------------ transitions
     def enter(self, idx: np.ndarray, period: int) -> None:
         """Agents at `idx` join: a new waiting period starts."""
-        returning = idx[(self.state[idx] == State.EXITED) & np.isin(self.exit_reason[idx], VOLUNTARY_EXIT_REASONS)]
-        if len(returning):
+        if self.exited_neighbours is not None:
+            returning = idx[(self.state[idx] == State.EXITED) & np.isin(self.exit_reason[idx], VOLUNTARY_EXIT_REASONS)]
             np.subtract.at(self.exited_neighbours, self.network.neighbours_of_many(returning), 1)
         self.state[idx] = State.WAITING
         self.join_period[idx] = period
@@ -207,7 +306,7 @@ class Population:
 
     def leave(self, idx: np.ndarray, reason: ExitReason | np.ndarray, period: int) -> None:
         """Members at `idx` leave for `reason` (one code, or one per member)."""
-        reason = np.broadcast_to(np.asarray(reason, dtype=np.int8), idx.shape)
+        reason = np.broadcast_to(np.asarray(reason, dtype=np.int8), np.shape(idx))
         new_state = np.where(
             reason == ExitReason.CLAIM,
             State.CLAIMED,
@@ -221,119 +320,139 @@ class Population:
         if len(voluntary):
             neighbours = self.network.neighbours_of_many(voluntary)
             np.add.at(self.exposure, neighbours, np.float32(1.0))
-            np.add.at(self.exited_neighbours, neighbours, 1)
+            if self.exited_neighbours is not None:
+                np.add.at(self.exited_neighbours, neighbours, 1)
+
+    # ------------------------------------------------------------------ period processes
+    def charge_shares(self, unit_share_cny: float, cap_cny: float, new_year: bool) -> tuple[float, float, int]:
+        """Charge every member its share of the period's costs, within the annual cap.
+
+        Args:
+            unit_share_cny: Share per unit of sharing weight (CNY per person).
+            cap_cny: Annual cap in force (CNY per person per year; inf when none).
+            new_year: The period opens a calendar year (year-to-date totals reset first).
+
+        Returns:
+            (asked, charged, sharers): sums over members of what was asked and what was
+            paid (CNY per person, not yet scaled to people) and the number of members.
+        """
+        asked_total = charged_total = 0.0
+        sharers = 0
+        for start, stop in self.chunks():
+            s = slice(start, stop)
+            if new_year:
+                self.paid_this_year_cny[s] = 0.0
+            members = start + np.flatnonzero(self.is_member(s))
+            asked = unit_share_cny * self.weight_by_age[self.age_periods[members]]
+            charged = sharing.capped_charges(asked, self.paid_this_year_cny[members], cap_cny)
+            self.paid_this_year_cny[members] += charged
+            self.contributions_cny[members] += charged
+            self.paid_this_membership_cny[members] += charged
+            asked_total += float(asked.sum())
+            charged_total += float(charged.sum())
+            sharers += len(members)
+        return asked_total, charged_total, sharers
+
+    def sharing_weight_total(self) -> float:
+        """Sum of the members' sharing weights (1)."""
+        total = 0.0
+        for start, stop in self.chunks():
+            s = slice(start, stop)
+            total += float(self.weight_by_age[self.age_periods[s][self.is_member(s)]].sum())
+        return total
 
     def complete_waiting_periods(self, period: int) -> None:
         """Waiting members whose waiting period is over become covered."""
-        done = (self.state == State.WAITING) & (period - self.join_period >= self.params["waiting_periods"])
-        self.state[done] = State.COVERED
+        for start, stop in self.chunks():
+            state = self.state[start:stop]
+            done = (state == State.WAITING) & (period - self.join_period[start:stop] >= self.params["waiting_periods"])
+            state[done] = State.COVERED
 
-    def fall_ill(self, period: int) -> dict:
-        """Members fall ill. Covered: paid, membership ends. Waiting: refunded, out for good.
+    def fall_ill_then_decide_to_stay(self, period: int, unit_share_cny: float, cap_cny: float) -> dict:
+        """Members fall ill (covered: paid; waiting: refunded, out for good); the others
+        weigh charges, churn and neighbours' exits, and some leave.
+
+        One uniform per member drives both: ill if u < p_ill; otherwise the staying
+        decision uses (u - p_ill) / (1 - p_ill), uniform and independent of the illness
+        draw. No member's staying depends on another's illness, so this equals the two
+        steps one after the other.
 
         Returns:
-            {"claimants": idx, "benefits_cny": benefit per claimant (CNY per person),
-            "expected_benefits_cny": sum over covered members of illness probability x
-            benefit (CNY, per person represented), "ill_in_waiting": idx,
-            "refunds_cny": refund per person refunded (CNY)}.
+            {"claimants", "ill_in_waiting", "leavers": agent indices; "benefits_cny":
+            benefit per claimant; "refunds_cny": refund per ill waiting member (CNY per
+            person); "exit_reasons": ExitReason per leaver; "expected_benefits_cny":
+            sum over covered members of illness probability x benefit (CNY per person)}.
         """
-        p = self.params
-        members = np.flatnonzero(self.is_member())
-        select = illness.select_factor(
-            period - self.join_period[members], p["select_risk_factor_at_joining"], p["select_period_years"]
-        )
-        probability = illness.illness_probability(self.annual_risk(members), select)
-        ill = self.rng.random(len(members)) < probability
-        covered = self.state[members] == State.COVERED
-        benefit = self.benefit_cny(members)
-        claimants, ill_in_waiting = members[ill & covered], members[ill & ~covered]
-        benefits = benefit[ill & covered]
-        refunds = self.paid_this_membership_cny[ill_in_waiting].copy()
-        expected_benefits = float((probability * benefit)[covered].sum())
-        self.leave(claimants, ExitReason.CLAIM, period)
-        self.leave(ill_in_waiting, ExitReason.ILL_IN_WAITING, period)
-        return {
-            "claimants": claimants,
-            "benefits_cny": benefits,
+        if self.params["contagion_model"] == "hazard":
+            self.exposure *= np.float32(np.exp(-1.0 / self.params["contagion_decay_periods"]))
+        claimants, ill_in_waiting, leavers, reasons = [], [], [], []
+        expected_benefits = 0.0
+        for start, stop in self.chunks():
+            members = start + np.flatnonzero(self.is_member(slice(start, stop)))
+            u = self.streams.uniforms(Stream.MEMBERSHIP, period, start, stop)[members - start]
+            p_ill = self.illness_probability(members, period)
+            covered = self.state[members] == State.COVERED
+            ill = u < p_ill
+            claimants.append(members[ill & covered])
+            ill_in_waiting.append(members[ill & ~covered])
+            expected_benefits += float((p_ill * self.benefit_cny(members))[covered].sum())
+            healthy = members[~ill]
+            u_stay = (u[~ill] - p_ill[~ill]) / (1.0 - p_ill[~ill])
+            reason = leaving.draw_exits(*self.exit_hazards(healthy, unit_share_cny, cap_cny), u_stay)
+            reason[(reason == ExitReason.NONE) & self.threshold_exceeded(healthy)] = ExitReason.CONTAGION
+            leaving_now = reason != ExitReason.NONE
+            leavers.append(healthy[leaving_now])
+            reasons.append(reason[leaving_now])
+        result = {
+            "claimants": np.concatenate(claimants),
+            "ill_in_waiting": np.concatenate(ill_in_waiting),
+            "leavers": np.concatenate(leavers),
+            "exit_reasons": np.concatenate(reasons),
             "expected_benefits_cny": expected_benefits,
-            "ill_in_waiting": ill_in_waiting,
-            "refunds_cny": refunds,
         }
-
-    def decide_to_stay(self, period: int, unit_share_cny: float, cap_cny: float) -> np.ndarray:
-        """Members weigh charges, churn, and their neighbours' exits; some leave.
-
-        Returns:
-            ExitReason code of each agent that left this way (int8, per leaver).
-        """
-        p = self.params
-        self.exposure *= np.float32(np.exp(-1.0 / p["contagion_decay_periods"]))
-        members = np.flatnonzero(self.is_member())
-        pressure = self.price_pressure(members, unit_share_cny, cap_cny)
-        exposure = self.exposure[members] if p["contagion_model"] == "hazard" else 0.0
-        strength = p["contagion_strength"] if p["contagion_model"] == "hazard" else 0.0
-        other, price, contagion = leaving.exit_hazards(
-            pressure, p["price_attention"], p["base_exit_hazard"], strength, exposure
-        )
-        reason = leaving.draw_exits(other, price, contagion, self.rng.random(len(members)))
-        if p["contagion_model"] == "threshold":
-            tipped = leaving.threshold_exceeded(
-                self.exited_neighbours[members], self.degree[members], self.contagion_threshold[members]
-            )
-            reason[tipped & (reason == ExitReason.NONE)] = ExitReason.CONTAGION
-        leavers = reason != ExitReason.NONE
-        self.leave(members[leavers], reason[leavers], period)
-        return reason[leavers]
+        result["benefits_cny"] = self.benefit_cny(result["claimants"])
+        result["refunds_cny"] = self.paid_this_membership_cny[result["ill_in_waiting"]].copy()
+        self.leave(result["claimants"], ExitReason.CLAIM, period)
+        self.leave(result["ill_in_waiting"], ExitReason.ILL_IN_WAITING, period)
+        self.leave(result["leavers"], result["exit_reasons"], period)
+        return result
 
     def decide_to_join(self, period: int, unit_share_cny: float, cap_cny: float) -> tuple[int, int]:
         """Eligible adults join by marketing and word of mouth; some enrol a relative.
 
+        One uniform per adult: joins if u < p_join; a joiner enrols a relative if
+        u / p_join < family_enrolment_prob, the neighbour at position
+        floor(u / (p_join x family_enrolment_prob) x degree) of its list.
+
         Returns:
             (agents who joined by their own decision, relatives they enrolled).
         """
-        p = self.params
-        candidates = self._join_candidates()
-        deciders = np.flatnonzero(candidates & (self.age_years >= p["adult_age_years"]))
-        attractiveness = 1.0 - self.price_pressure(deciders, unit_share_cny, cap_cny)
-        degree = self.degree[deciders]
-        member_share = np.divide(
-            self.member_neighbours[deciders], degree, out=np.zeros(len(deciders)), where=degree > 0
-        )
-        marketing = joining.marketing_hazard(
-            period, p["marketing_rate"], p["launch_marketing_rate"], p["launch_marketing_decay_periods"]
-        )
-        joins = self.rng.random(len(deciders)) < joining.join_probability(
-            marketing, p["word_of_mouth_rate"], member_share, attractiveness
-        )
-        joiners = deciders[joins]
-        relatives = self._relatives_enrolled(joiners, candidates)
-        self.enter(joiners, period)
-        self.enter(relatives, period)
-        return len(joiners), len(relatives)
-
-    def _join_candidates(self) -> np.ndarray:
-        """Agents who may join now: outsiders or voluntary leavers, eligible, of age (bool)."""
-        may_rejoin = (
-            (self.state == State.EXITED)
-            & (self.exit_reason != ExitReason.ILL_IN_WAITING)
-            & (self.exit_reason != ExitReason.CLOSURE)
-        )
-        return (
-            ((self.state == State.OUTSIDER) | may_rejoin)
-            & self.credit_pass
-            & ~self.health_declined
-            & self.in_age_range()
-        )
-
-    def _relatives_enrolled(self, joiners: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-        """A share of joiners enrol one relative: a random neighbour who may join (any age)."""
-        enrolling = joiners[
-            (self.rng.random(len(joiners)) < self.params["family_enrolment_prob"]) & (self.degree[joiners] > 0)
-        ]
-        pick = (self.rng.random(len(enrolling)) * self.degree[enrolling]).astype(np.int64)
-        relatives = self.network.indices[self.network.indptr[enrolling] + pick]
-        relatives = np.unique(relatives[candidates[relatives]])
-        return np.setdiff1d(relatives, joiners, assume_unique=True)
+        p_family = self.params["family_enrolment_prob"]
+        joiners, relatives = [], []
+        for start, stop in self.chunks():
+            s = slice(start, stop)
+            deciders = start + np.flatnonzero(
+                self.may_join(s, period) & (self.age_periods[s] >= self.adult_age_periods)
+            )
+            u = self.streams.uniforms(Stream.MEMBERSHIP, period, start, stop)[deciders - start]
+            p_join = self.join_probability(deciders, period, unit_share_cny, cap_cny)
+            joins = u < p_join
+            joined = deciders[joins]
+            u_family = u[joins] / p_join[joins]
+            enrolling = (u_family < p_family) & (self.degree[joined] > 0)
+            who = joined[enrolling]
+            pick = np.minimum(
+                (u_family[enrolling] / p_family * self.degree[who]).astype(np.int64), self.degree[who] - 1
+            )
+            joiners.append(joined)
+            relatives.append(self.network.indices[self.network.indptr[who] + pick])
+        joined = np.concatenate(joiners)
+        picked = np.unique(np.concatenate(relatives))
+        picked = picked[self.may_join(picked, period)]
+        picked = np.setdiff1d(picked, joined, assume_unique=True)
+        self.enter(joined, period)
+        self.enter(picked, period)
+        return len(joined), len(picked)
 
     def age_one_period(self, period: int) -> int:
         """Everyone ages half a month; members reaching the maximum age leave.
@@ -341,38 +460,52 @@ class Population:
         Returns:
             Number of members (agents) who aged out.
         """
-        self.age_years += 1.0 / PERIODS_PER_YEAR
-        reached = self.age_years >= self.params["max_age_years"]
-        members_out = np.flatnonzero(reached & self.is_member())
+        members_out = []
+        for start, stop in self.chunks():
+            s = slice(start, stop)
+            age = self.age_periods[s]
+            # Ages stop at the maximum: nothing depends on age beyond it.
+            age += age < self.max_age_periods
+            reached = start + np.flatnonzero((age == self.max_age_periods) & (self.state[s] != State.AGED_OUT))
+            state = self.state[reached]
+            members_out.append(reached[(state == State.WAITING) | (state == State.COVERED)])
+            outside = reached[(state == State.OUTSIDER) | (state == State.EXITED)]
+            self.state[outside] = State.AGED_OUT
+        members_out = np.concatenate(members_out)
         self.leave(members_out, ExitReason.AGED_OUT, period)
-        self.state[reached & ((self.state == State.OUTSIDER) | (self.state == State.EXITED))] = State.AGED_OUT
         return len(members_out)
 
-    def consider_and_buy_insurance(self) -> np.ndarray:
+    def consider_and_buy_insurance(self, period: int) -> np.ndarray:
         """Agents come to consider commercial insurance; some who consider buy.
+
+        One uniform per agent: one not yet considering starts if u < p_consider and then
+        buys if u / p_consider < p_buy; one already considering buys if u < p_buy.
 
         Returns:
             For each buyer, whether it was a member when buying (bool).
         """
         p = self.params
-        alive = self.in_age_range() & (self.state != State.CLAIMED) & (self.state != State.AGED_OUT)
-        member = self.is_member()
-        start = (
-            alive
-            & ~self.considering
-            & (
-                self.rng.random(self.n_agents)
-                < cross_sell.consider_probability(member, p["consider_rate_members"], p["consider_rate_nonmembers"])
+        were_members = []
+        for start, stop in self.chunks():
+            s = slice(start, stop)
+            state = self.state[s]
+            alive = start + np.flatnonzero(self.in_age_range(s) & (state != State.CLAIMED) & (state != State.AGED_OUT))
+            u = self.streams.uniforms(Stream.INSURANCE, period, start, stop)[alive - start]
+            member = self.is_member(alive)
+            already = self.considering[alive]
+            p_consider = cross_sell.consider_probability(
+                member, p["consider_rate_members"], p["consider_rate_nonmembers"]
             )
-        )
-        self.considering |= start
-        shoppers = np.flatnonzero(alive & self.considering & ~self.insured)
-        buy = self.rng.random(len(shoppers)) < cross_sell.buy_probability(
-            self.income_cny[shoppers], p["income_median_cny"], p["buy_rate"], p["buy_income_elasticity"]
-        )
-        buyers = shoppers[buy]
-        self.insured[buyers] = True
-        return member[buyers]
+            starts = ~already & (u < p_consider)
+            u_buy = np.divide(u, p_consider, out=u.copy(), where=starts)
+            p_buy = cross_sell.buy_probability(
+                self.income_cny[alive], p["income_median_cny"], p["buy_rate"], p["buy_income_elasticity"]
+            )
+            buys = (already | starts) & ~self.insured[alive] & (u_buy < p_buy)
+            self.considering[alive[starts]] = True
+            self.insured[alive[buys]] = True
+            were_members.append(member[buys])
+        return np.concatenate(were_members)
 
     def close_plan(self, period: int) -> int:
         """All members leave because the plan closed. Returns how many (agents)."""
@@ -380,12 +513,65 @@ class Population:
         self.leave(members, ExitReason.CLOSURE, period)
         return len(members)
 
+    def census(self) -> dict:
+        """Counts and sums over the population at the end of a period (agents, per person)."""
+        totals = dict.fromkeys(
+            (
+                "waiting", "covered", "risk_members", "age_members", "considering_members",
+                "eligible", "risk_eligible", "nonmembers", "considering_nonmembers",
+            ),
+            0.0,
+        )  # fmt: skip
+        for start, stop in self.chunks():
+            s = slice(start, stop)
+            state = self.state[s]
+            waiting, covered = state == State.WAITING, state == State.COVERED
+            members = waiting | covered
+            in_age = self.in_age_range(s) & (state != State.CLAIMED) & (state != State.AGED_OUT)
+            eligible = in_age & self.credit_pass[s]
+            nonmembers = in_age & ~members
+            risk = self.annual_risk(s)
+            considering = self.considering[s]
+            totals["waiting"] += np.count_nonzero(waiting)
+            totals["covered"] += np.count_nonzero(covered)
+            totals["risk_members"] += float(risk[members].sum())
+            totals["age_members"] += float(self.age_periods[s][members].sum()) / PERIODS_PER_YEAR
+            totals["considering_members"] += np.count_nonzero(considering & members)
+            totals["eligible"] += np.count_nonzero(eligible)
+            totals["risk_eligible"] += float(risk[eligible].sum())
+            totals["nonmembers"] += np.count_nonzero(nonmembers)
+            totals["considering_nonmembers"] += np.count_nonzero(considering & nonmembers)
+        return totals
 
-def _truncated_normal(rng: np.random.Generator, mean: float, sd: float, n: int) -> np.ndarray:
-    """Normal draws on [0, 1], out-of-range values redrawn (not clamped)."""
-    values = mean + sd * rng.standard_normal(n)
-    bad = (values < 0) | (values > 1)
-    while bad.any():
-        values[bad] = mean + sd * rng.standard_normal(int(bad.sum()))
-        bad = (values < 0) | (values > 1)
-    return values
+
+def _chunks(n: int, chunk_size: int) -> Iterator[tuple[int, int]]:
+    for start in range(0, n, chunk_size):
+        yield start, min(start + chunk_size, n)
+
+
+def _truncated_normal(u: np.ndarray, mean: float, sd: float) -> np.ndarray:
+    """Normal(mean, sd) truncated to [0, 1], by inverse CDF from uniforms `u` (not clamped)."""
+    if sd == 0:
+        return np.full(len(u), mean)
+    low, high = ndtr((0.0 - mean) / sd), ndtr((1.0 - mean) / sd)
+    return mean + sd * ndtri(low + u * (high - low))
+
+
+def _homophilous_order(traits: dict, p: dict, streams: AgentStreams, chunk_size: int) -> np.ndarray:
+    """Agents ordered by 5-year age band, then income quantile, each blurred by noise.
+
+    Laid on a ring in this order, neighbours are of similar age and income.
+    """
+    n = len(traits["age_periods"])
+    noise = p["homophily_noise"]
+    band = np.empty(n, np.float64)
+    income_position = np.empty(n, np.float64)
+    for start, stop in _chunks(n, chunk_size):
+        s = slice(start, stop)
+        age_years = traits["age_periods"][s] / PERIODS_PER_YEAR
+        age_noise = noise * (60 / HOMOPHILY_AGE_BAND_YEARS) * streams.normals(Stream.HOMOPHILY_AGE, 0, start, stop)
+        band[s] = np.floor(age_years / HOMOPHILY_AGE_BAND_YEARS + age_noise)
+        log_ratio = np.log(traits["income_cny"][s] / p["income_median_cny"])
+        income_quantile = ndtr(log_ratio / max(p["income_sigma"], 1e-12))  # lognormal income: its quantile
+        income_position[s] = income_quantile + noise * streams.normals(Stream.HOMOPHILY_INCOME, 0, start, stop)
+    return np.lexsort((income_position, band))

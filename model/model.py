@@ -10,10 +10,11 @@ import pandas as pd
 
 from huzhu.agents.member import MemberAgent
 from huzhu.agents.platform import PlatformAgent
-from huzhu.agents.population import Population
+from huzhu.agents.population import DEFAULT_CHUNK_SIZE, Population
 from huzhu.agents.states import ExitReason, State
 from huzhu.model.calendar import Calendar
 from huzhu.model.network import build_network
+from huzhu.model.streams import AgentStreams
 from huzhu.model.parameters import resolve_parameters
 from huzhu.model.presets import preset_overrides
 
@@ -78,7 +79,7 @@ class MutualAidModel(mesa.Model):
         ParameterError: On an unknown parameter or a value that is not allowed.
     """
 
-    def __init__(self, *, preset: str = "default", rng=None, **params: Any):
+    def __init__(self, *, preset: str = "default", rng=None, chunk_size: int = DEFAULT_CHUNK_SIZE, **params: Any):
         super().__init__(rng=rng)
         self.preset = preset
         self.params = resolve_parameters({**preset_overrides(preset), **params})
@@ -86,7 +87,9 @@ class MutualAidModel(mesa.Model):
         self.people_per_agent = p["population"] / p["n_agents"]
         self.calendar = Calendar(p["launch_date"])
         self.period = 0
-        self.population = Population.create(p, self.rng, self._build_network)
+        # Every draw of the run is addressed by (stream, period, agent) from this root.
+        self.streams = AgentStreams(np.random.SeedSequence(int(self.rng.integers(2**63))))
+        self.population = Population.create(p, self.streams, self._build_network, chunk_size)
         self.platform = PlatformAgent(
             self,
             announced_period=self.calendar.period_of(p["closure_announced_date"]),
@@ -99,17 +102,10 @@ class MutualAidModel(mesa.Model):
         self.tally: dict[str, Any] = {}
         self.datacollector = mesa.DataCollector(model_reporters={c: _reporter(c) for c in REPORTED_COLUMNS})
 
-    def _build_network(self, age_years: np.ndarray, income_cny: np.ndarray):
+    def _build_network(self, n_agents: int):
         p = self.params
         return build_network(
-            p["network_type"],
-            p["n_agents"],
-            p["mean_degree"],
-            p["rewiring_prob"],
-            self.rng,
-            age_years=age_years,
-            income_cny=income_cny,
-            homophily_noise=p["homophily_noise"],
+            p["network_type"], n_agents, p["mean_degree"], p["rewiring_prob"], self.streams, p["network_generator"]
         )
 
     # ---------------------------------------------------------------- schedule
@@ -123,8 +119,7 @@ class MutualAidModel(mesa.Model):
             self._settle()
             return
         self.population.complete_waiting_periods(self.period)
-        self.fall_ill_and_claim()
-        self.decide_to_stay()
+        self.fall_ill_then_decide_to_stay()
         self.decide_to_join()
         self.age_one_period()
         self.cross_sell()
@@ -139,22 +134,19 @@ class MutualAidModel(mesa.Model):
         new_year = self.period == 0 or self.calendar.date(self.period - 1).year != date.year
         self.tally.update(self.platform.share_last_period_costs(self.period, date.year, new_year))
 
-    def fall_ill_and_claim(self) -> None:
-        """Members fall ill; the covered are paid, the waiting refunded."""
-        illness = self.population.fall_ill(self.period)
-        self.tally.update(self.platform.pay_claims(illness["benefits_cny"], illness["refunds_cny"]))
-        self.tally["claims"] = len(illness["claimants"])
-        self._count_exits(np.full(len(illness["ill_in_waiting"]), ExitReason.ILL_IN_WAITING))
+    def fall_ill_then_decide_to_stay(self) -> None:
+        """Members fall ill (the covered are paid, the waiting refunded); the others weigh
+        charges, churn and neighbours' exits, and some leave."""
+        cap = self.platform.cap_in_force(self.calendar.date(self.period).year)
+        events = self.population.fall_ill_then_decide_to_stay(self.period, self.platform.unit_share_ewma_cny, cap)
+        self.tally.update(self.platform.pay_claims(events["benefits_cny"], events["refunds_cny"]))
+        self.tally["claims"] = len(events["claimants"])
+        self._count_exits(np.full(len(events["ill_in_waiting"]), ExitReason.ILL_IN_WAITING))
+        self._count_exits(events["exit_reasons"])
         if self.tally["sharers"]:
             # Poisson-free counterpart of next period's share: this period's cover cost per member.
-            expected = (1 + self.params["fee_rate"]) * illness["expected_benefits_cny"] * self.people_per_agent
+            expected = (1 + self.params["fee_rate"]) * events["expected_benefits_cny"] * self.people_per_agent
             self.tally["expected_cost_per_member"] = expected / self.tally["sharers"]
-
-    def decide_to_stay(self) -> None:
-        """Members weigh charges, churn and neighbours' exits; some leave."""
-        date = self.calendar.date(self.period)
-        cap = self.platform.cap_in_force(date.year)
-        self._count_exits(self.population.decide_to_stay(self.period, self.platform.unit_share_ewma_cny, cap))
 
     def decide_to_join(self) -> None:
         """Eligible outsiders join, until the closure is announced."""
@@ -170,7 +162,7 @@ class MutualAidModel(mesa.Model):
 
     def cross_sell(self) -> None:
         """Agents come to consider and buy commercial insurance; the platform books commission."""
-        self.tally.update(self.platform.sell_insurance(self.population.consider_and_buy_insurance()))
+        self.tally.update(self.platform.sell_insurance(self.population.consider_and_buy_insurance(self.period)))
 
     def close_if_due(self) -> None:
         """In the last covered period every member leaves."""
@@ -202,29 +194,19 @@ class MutualAidModel(mesa.Model):
         tally["exits"] = sum(tally[c] for c in EXIT_COLUMNS.values())
         for column in ("joins", "joins_family", "exits", *EXIT_COLUMNS.values(), "aged_out", "claims"):
             tally[column] *= scale
-        members = population.is_member()
-        tally["waiting"] = np.count_nonzero(population.state == State.WAITING) * scale
-        tally["covered"] = np.count_nonzero(population.state == State.COVERED) * scale
+        census = population.census()
+        tally["waiting"] = census["waiting"] * scale
+        tally["covered"] = census["covered"] * scale
         tally["members"] = tally["waiting"] + tally["covered"]
         tally["cumulative_aided"] = self.platform.totals["cumulative_aided"]
-        tally.update(self._selection_measures(members))
+        members = census["waiting"] + census["covered"]
+        tally["adverse_selection_index"] = _ratio(
+            _ratio(census["risk_members"], members), _ratio(census["risk_eligible"], census["eligible"])
+        )
+        tally["mean_member_age"] = _ratio(census["age_members"], members)
+        tally["consider_rate_members"] = _ratio(census["considering_members"], members)
+        tally["consider_rate_nonmembers"] = _ratio(census["considering_nonmembers"], census["nonmembers"])
         self.datacollector.collect(self)
-
-    def _selection_measures(self, members: np.ndarray) -> dict:
-        """Adverse selection, member age and insurance consideration (stocks at period end)."""
-        population = self.population
-        in_age = population.in_age_range() & (population.state != State.CLAIMED) & (population.state != State.AGED_OUT)
-        eligible = in_age & population.credit_pass
-        nonmembers = in_age & ~members
-        risk = population.annual_risk()
-        return {
-            "adverse_selection_index": _ratio(
-                risk[members].mean() if members.any() else np.nan, risk[eligible].mean() if eligible.any() else np.nan
-            ),
-            "mean_member_age": population.age_years[members].mean() if members.any() else np.nan,
-            "consider_rate_members": population.considering[members].mean() if members.any() else np.nan,
-            "consider_rate_nonmembers": population.considering[nonmembers].mean() if nonmembers.any() else np.nan,
-        }
 
     # ---------------------------------------------------------------- interface
     def member(self, index: int) -> MemberAgent:
@@ -266,4 +248,5 @@ def _reporter(column: str):
 
 
 def _ratio(a: float, b: float) -> float:
+    """a / b, or nan when b is zero or nan (an empty group)."""
     return float(a / b) if b and not np.isnan(b) else np.nan

@@ -1,18 +1,29 @@
-"""Social networks among agents, built with networkx and held as CSR arrays.
+"""Social networks among agents, held as CSR arrays.
 
-The engine needs only each agent's neighbours, so the graph is stored as compressed
-sparse rows: the neighbours of agent i are `indices[indptr[i]:indptr[i + 1]]`.
+The engine needs only each agent's neighbours, so a graph is stored as compressed sparse
+rows: the neighbours of agent i are `indices[indptr[i]:indptr[i + 1]]`.
+
+Two generators build the same families. `networkx` calls networkx (the reference, fine
+below about a million agents and for analysis). `direct` builds the graph straight into
+CSR arrays, chunk by chunk, from addressed random streams (model/streams.py), with no
+Python loop over agents; it is the default and the only one that reaches 10^8 agents.
+What the direct generators approximate is said in each docstring.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
+from scipy.stats import binom
+
+from huzhu.model.streams import AgentStreams, Stream
 
 NETWORK_TYPES = ("watts_strogatz", "barabasi_albert", "erdos_renyi", "homophilous")
-HOMOPHILY_AGE_BAND_YEARS = 5.0  # ties of the homophilous network stay mostly within 5-year age bands
+NETWORK_GENERATORS = ("direct", "networkx")
+EDGE_CHUNK_NODES = 1 << 20  # nodes per chunk of edge generation (a multiple of 8)
 
 
 @dataclass(frozen=True)
@@ -21,7 +32,7 @@ class CSRNetwork:
 
     Attributes:
         indptr: Row pointers, shape (n + 1,), int64.
-        indices: Neighbour agent indices, shape (2 x edges,), int32.
+        indices: Neighbour agent indices, shape (2 x ties,), int32.
     """
 
     indptr: np.ndarray
@@ -36,12 +47,18 @@ class CSRNetwork:
         """Number of ties of each agent, int32."""
         return np.diff(self.indptr).astype(np.int32)
 
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the arrays (bytes)."""
+        return self.indptr.nbytes + self.indices.nbytes
+
     def neighbours(self, agent: int) -> np.ndarray:
         """Neighbour indices of one agent."""
         return self.indices[self.indptr[agent] : self.indptr[agent + 1]]
 
     def neighbours_of_many(self, agents: np.ndarray) -> np.ndarray:
         """Concatenated neighbour indices of `agents` (with repeats), without a Python loop."""
+        agents = np.asarray(agents, dtype=np.int64)
         starts = self.indptr[agents]
         counts = self.indptr[agents + 1] - starts
         total = int(counts.sum())
@@ -60,15 +77,59 @@ class CSRNetwork:
         return graph
 
 
+class _CSRBuilder:
+    """Fills CSR arrays from edge lists in two passes (count, then place) with bounded memory."""
+
+    def __init__(self, n_nodes: int):
+        self.n_nodes = n_nodes
+        self.degree = np.zeros(n_nodes, dtype=np.int64)
+        self.indptr: np.ndarray | None = None
+        self.indices: np.ndarray | None = None
+        self.fill: np.ndarray | None = None
+
+    def count(self, u: np.ndarray, v: np.ndarray) -> None:
+        np.add.at(self.degree, u, 1)
+        np.add.at(self.degree, v, 1)
+
+    def allocate(self) -> None:
+        self.indptr = np.zeros(self.n_nodes + 1, dtype=np.int64)
+        np.cumsum(self.degree, out=self.indptr[1:])
+        self.indices = np.empty(int(self.indptr[-1]), dtype=np.int32)
+        self.fill = self.indptr[:-1].copy()
+        del self.degree
+
+    def place_distinct(self, rows: np.ndarray, cols: np.ndarray) -> None:
+        """Place entries whose `rows` are all different (no sorting needed)."""
+        positions = self.fill[rows]
+        self.indices[positions] = cols
+        self.fill[rows] = positions + 1
+
+    def place(self, u: np.ndarray, v: np.ndarray) -> None:
+        """Place both directions of arbitrary edges (sorting them by row)."""
+        rows = np.concatenate([u, v])
+        cols = np.concatenate([v, u])
+        order = np.argsort(rows, kind="stable")
+        rows, cols = rows[order], cols[order]
+        run_starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        run_lengths = np.diff(np.r_[run_starts, len(rows)])
+        rank = np.arange(len(rows)) - np.repeat(run_starts, run_lengths)
+        self.indices[self.fill[rows] + rank] = cols
+        self.fill[rows[run_starts]] += run_lengths
+
+    def finish(self) -> CSRNetwork:
+        if not np.array_equal(self.fill, self.indptr[1:]):
+            raise RuntimeError("CSR fill does not match the counted degrees")
+        return CSRNetwork(indptr=self.indptr, indices=self.indices)
+
+
 def csr_from_edges(n_nodes: int, edges: np.ndarray) -> CSRNetwork:
     """CSR arrays of an undirected graph given its edge list (each edge once, no self-loops)."""
     edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
-    rows = np.concatenate([edges[:, 0], edges[:, 1]])
-    cols = np.concatenate([edges[:, 1], edges[:, 0]])
-    order = np.lexsort((cols, rows))
-    indptr = np.zeros(n_nodes + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n_nodes), out=indptr[1:])
-    return CSRNetwork(indptr=indptr, indices=cols[order].astype(np.int32))
+    builder = _CSRBuilder(n_nodes)
+    builder.count(edges[:, 0], edges[:, 1])
+    builder.allocate()
+    builder.place(edges[:, 0], edges[:, 1])
+    return builder.finish()
 
 
 def build_network(
@@ -76,57 +137,160 @@ def build_network(
     n_nodes: int,
     mean_degree: int,
     rewiring_prob: float,
-    rng: np.random.Generator,
-    age_years: np.ndarray | None = None,
-    income_cny: np.ndarray | None = None,
-    homophily_noise: float = 0.1,
+    streams: AgentStreams,
+    generator: str = "direct",
 ) -> CSRNetwork:
     """Build a network of one of NETWORK_TYPES over `n_nodes` agents.
+
+    The homophilous network is a Watts-Strogatz ring laid over agents sorted by age and
+    income; the sorting is the population's job (`Population.create`), so here it is
+    built as "watts_strogatz" over agents already in ring order.
 
     Args:
         network_type: One of NETWORK_TYPES.
         n_nodes: Number of agents.
         mean_degree: Target mean number of ties (Watts-Strogatz and homophilous use the
-            even number below it if odd; Barabasi-Albert attaches mean_degree // 2 ties).
+            even number at or below it; Barabasi-Albert attaches mean_degree // 2 ties
+            per new node).
         rewiring_prob: Share of ring ties rewired at random (Watts-Strogatz, homophilous).
-        rng: Random generator; the network is a function of its state.
-        age_years: Agents' ages, needed by "homophilous".
-        income_cny: Agents' incomes, needed by "homophilous".
-        homophily_noise: Noise on the age-income position, as a share of its range.
+        streams: The run's addressed random streams.
+        generator: "direct" (default) or "networkx".
 
     Returns:
-        The network as CSR arrays; agent i of the model is node i.
+        The network as CSR arrays; agent i is node i.
     """
-    seed = int(rng.integers(2**31 - 1))
-    if network_type == "watts_strogatz":
-        graph = nx.watts_strogatz_graph(n_nodes, mean_degree, rewiring_prob, seed=seed)
-        placement = rng.permutation(n_nodes)
-    elif network_type == "homophilous":
-        graph = nx.watts_strogatz_graph(n_nodes, mean_degree, rewiring_prob, seed=seed)
-        placement = _homophilous_order(age_years, income_cny, homophily_noise, rng)
-    elif network_type == "barabasi_albert":
-        graph = nx.barabasi_albert_graph(n_nodes, max(1, mean_degree // 2), seed=seed)
-        placement = rng.permutation(n_nodes)
-    elif network_type == "erdos_renyi":
-        graph = nx.fast_gnp_random_graph(n_nodes, mean_degree / (n_nodes - 1), seed=seed)
-        placement = rng.permutation(n_nodes)
-    else:
+    if network_type not in NETWORK_TYPES:
         raise ValueError(f"network_type={network_type!r} is not allowed: one of {', '.join(NETWORK_TYPES)}")
-    edges = np.array(graph.edges(), dtype=np.int64).reshape(-1, 2)
-    # Ring position k holds agent placement[k]: relabel graph nodes to agents.
-    return csr_from_edges(n_nodes, placement[edges])
+    if generator not in NETWORK_GENERATORS:
+        raise ValueError(f"network generator {generator!r} is not allowed: one of {', '.join(NETWORK_GENERATORS)}")
+    family = "watts_strogatz" if network_type == "homophilous" else network_type
+    if generator == "networkx":
+        return _networkx(family, n_nodes, mean_degree, rewiring_prob, streams)
+    if family == "watts_strogatz":
+        return _watts_strogatz(n_nodes, mean_degree // 2, rewiring_prob, streams)
+    if family == "erdos_renyi":
+        return _erdos_renyi(n_nodes, mean_degree / (n_nodes - 1), streams)
+    return _barabasi_albert(n_nodes, max(1, mean_degree // 2), streams)
 
 
-def _homophilous_order(age_years, income_cny, noise, rng) -> np.ndarray:
-    """Agents ordered by 5-year age band, then income rank, each blurred by noise.
+def _networkx(family: str, n: int, mean_degree: int, rewiring_prob: float, streams: AgentStreams) -> CSRNetwork:
+    seed = int(streams.uniforms(Stream.NETWORK_EDGES, 0, 0, 1)[0] * (2**31 - 1))
+    if family == "watts_strogatz":
+        graph = nx.watts_strogatz_graph(n, mean_degree, rewiring_prob, seed=seed)
+    elif family == "barabasi_albert":
+        graph = nx.barabasi_albert_graph(n, max(1, mean_degree // 2), seed=seed)
+    else:
+        graph = nx.fast_gnp_random_graph(n, mean_degree / (n - 1), seed=seed)
+    return csr_from_edges(n, np.array(graph.edges(), dtype=np.int64).reshape(-1, 2))
 
-    Neighbours on a ring over this order are of similar age and income.
+
+def _node_chunks(n: int) -> Iterator[tuple[int, int]]:
+    for start in range(0, n, EDGE_CHUNK_NODES):
+        yield start, min(start + EDGE_CHUNK_NODES, n)
+
+
+def _watts_strogatz(n: int, half: int, rewiring_prob: float, streams: AgentStreams) -> CSRNetwork:
+    """Ring lattice of `half` ties each side, each tie (i, i+j) rewired with probability p.
+
+    A rewired tie keeps i and goes to a node drawn uniformly from those outside i's ring
+    window (so never a self-loop or a lattice tie); of rewired ties that coincide (about
+    (p half)^2 expected in a whole graph, whatever n) one is kept. networkx instead
+    redraws such targets; the difference is a handful of ties.
     """
-    if age_years is None or income_cny is None:
-        raise ValueError("the homophilous network needs age_years and income_cny")
-    n = len(age_years)
-    age_position = age_years / HOMOPHILY_AGE_BAND_YEARS + noise * (60 / HOMOPHILY_AGE_BAND_YEARS) * rng.standard_normal(
-        n
-    )
-    income_rank = np.argsort(np.argsort(income_cny)) / n + noise * rng.standard_normal(n)
-    return np.lexsort((income_rank, np.floor(age_position)))
+    if n <= 2 * half + 1:
+        raise ValueError(f"a Watts-Strogatz ring of {n} agents cannot hold {2 * half} ties each")
+    rewired = []
+    kept = []
+    for start, stop in _node_chunks(n):
+        slots = (start * half, stop * half)
+        rewire = streams.uniforms(Stream.NETWORK_REWIRE, 0, *slots).reshape(-1, half) < rewiring_prob
+        target_draw = streams.uniforms(Stream.NETWORK_TARGET, 0, *slots).reshape(-1, half)
+        nodes = np.arange(start, stop, dtype=np.int64)
+        where = np.nonzero(rewire)
+        source = nodes[where[0]]
+        target = (source + half + 1 + (target_draw[where] * (n - 2 * half - 1)).astype(np.int64)) % n
+        rewired.append(np.stack([np.minimum(source, target), np.maximum(source, target)], axis=1))
+        kept.append(~rewire)
+    rewired_edges = _unique_edges(np.concatenate(rewired), n)
+    builder = _CSRBuilder(n)
+    for place in (False, True):
+        for (start, stop), keep in zip(_node_chunks(n), kept, strict=True):
+            nodes = np.arange(start, stop, dtype=np.int64)
+            for j in range(1, half + 1):
+                u = nodes[keep[:, j - 1]]
+                v = (u + j) % n
+                if place:
+                    builder.place_distinct(u, v)
+                    builder.place_distinct(v, u)
+                else:
+                    builder.count(u, v)
+        if place:
+            builder.place(rewired_edges[:, 0], rewired_edges[:, 1])
+        else:
+            builder.count(rewired_edges[:, 0], rewired_edges[:, 1])
+            builder.allocate()
+    return builder.finish()
+
+
+def _erdos_renyi(n: int, p: float, streams: AgentStreams) -> CSRNetwork:
+    """G(n, p): node u draws its number of ties to higher-numbered nodes from
+    Binomial(n - 1 - u, p) (by inverse CDF) and picks them uniformly; a target drawn
+    twice is kept once, so a node with c such ties loses about c^2 / (2 (n - u)) of them."""
+    counts = np.empty(n, dtype=np.int64)
+    for start, stop in _node_chunks(n):
+        u = np.maximum(streams.uniforms(Stream.NETWORK_REWIRE, 0, start, stop), 1e-300)  # ppf(0) is -1
+        counts[start:stop] = binom.ppf(u, n - 1 - np.arange(start, stop), p).astype(np.int64)
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    edges = []
+    for start, stop in _node_chunks(n):
+        first, last = int(offsets[start]), int(offsets[stop])
+        first_aligned = first - first % 4
+        draw = streams.uniforms(Stream.NETWORK_TARGET, 0, first_aligned, last)[first - first_aligned :]
+        source = np.repeat(np.arange(start, stop, dtype=np.int64), counts[start:stop])
+        target = source + 1 + (draw * (n - 1 - source)).astype(np.int64)
+        edges.append(_unique_edges(np.stack([source, target], axis=1), n))
+    all_edges = np.concatenate(edges)
+    builder = _CSRBuilder(n)
+    builder.count(all_edges[:, 0], all_edges[:, 1])
+    builder.allocate()
+    builder.place(all_edges[:, 0], all_edges[:, 1])
+    return builder.finish()
+
+
+def _barabasi_albert(n: int, m: int, streams: AgentStreams) -> CSRNetwork:
+    """Preferential attachment by the Batagelj-Brandes (2005) edge-copying scheme.
+
+    Node v >= m adds m ties; each tie's target copies the endpoint at a uniformly drawn
+    earlier position of the list of all tie endpoints, which picks nodes in proportion to
+    their degree. The chains of copies are resolved together, without a loop over nodes.
+    Self-ties and repeated ties are dropped (networkx draws m distinct targets instead),
+    which costs a small share of ties at the low-degree end.
+    """
+    if n <= m:
+        raise ValueError(f"a Barabasi-Albert graph of {n} agents cannot attach {m} ties per agent")
+    n_ties = (n - m) * m
+    # Endpoint list: position 2t is the new node of tie t, 2t+1 its target. The first m
+    # ties (node m) go to nodes 0..m-1, as in networkx's star seed.
+    position = np.arange(n_ties, dtype=np.int64)
+    new_node = m + position // m
+    draw = np.empty(n_ties)
+    for start in range(0, n_ties, EDGE_CHUNK_NODES):
+        stop = min(start + EDGE_CHUNK_NODES, n_ties)
+        draw[start:stop] = streams.uniforms(Stream.NETWORK_TARGET, 0, start, stop)
+    # Target of tie t: an endpoint position drawn from 0..2t (positions before it).
+    copy_from = (draw * (2 * position + 1)).astype(np.int64)
+    copy_from[:m] = -1 - position[:m]  # the star seed: tie t < m goes to node t
+    resolved = copy_from.copy()
+    unresolved = (resolved >= 0) & (resolved % 2 == 1)
+    while unresolved.any():
+        resolved[unresolved] = copy_from[resolved[unresolved] // 2]
+        unresolved = (resolved >= 0) & (resolved % 2 == 1)
+    target = np.where(resolved < 0, -1 - resolved, new_node[np.maximum(resolved, 0) // 2])
+    edges = np.stack([np.minimum(new_node, target), np.maximum(new_node, target)], axis=1)
+    return csr_from_edges(n, _unique_edges(edges[edges[:, 0] != edges[:, 1]], n))
+
+
+def _unique_edges(edges: np.ndarray, n: int) -> np.ndarray:
+    """Edges given as (low, high) pairs with repeats removed, sorted (one int64 key each)."""
+    keys = np.unique(edges[:, 0] * n + edges[:, 1])
+    return np.stack([keys // n, keys % n], axis=1)

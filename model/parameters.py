@@ -218,6 +218,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     _P("commission_rate", 0.3, "share of first-year premium", 0.0, 1.0, source="assumption: first-year distribution commission", group="cross_sell"),
     _P("insurance_substitution", 0.3, "share", 0.0, 1.0, source="assumption: holding commercial insurance lowers the value of mutual aid by this share", group="cross_sell"),
     # --- network ---
+    _P("network_generator", "direct", "-", choices=("direct", "networkx"), source="direct: families built straight into CSR arrays (any size); networkx: the reference generators (below ~10^6 agents)", group="network"),
     _P("network_type", "watts_strogatz", "-", choices=("watts_strogatz", "barabasi_albert", "erdos_renyi", "homophilous"), source="Watts-Strogatz small world by default; homophilous: ties prefer similar age and income", group="network"),
     _P("mean_degree", 10, "ties per agent", 2, 200, source="assumption: a close circle of about ten ties", group="network"),
     _P("rewiring_prob", 0.1, "share of ties", 0.0, 1.0, source="assumption: small-world regime of Watts & Strogatz (1998)", group="network"),

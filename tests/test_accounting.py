@@ -228,7 +228,7 @@ def test_a_rejoined_member_ill_in_waiting_is_refunded_only_this_memberships_shar
     pop.enter(np.array([i]), period=30)
     pop.contributions_cny[i] += 20.0  # shares paid in the new membership's waiting period
     pop.paid_this_membership_cny[i] += 20.0
-    ill = pop.fall_ill(period=31)
+    ill = pop.fall_ill_then_decide_to_stay(period=31, unit_share_cny=0.0, cap_cny=np.inf)
     assert list(ill["ill_in_waiting"]) == [i]
     assert ill["refunds_cny"][0] == pytest.approx(20.0)
 
