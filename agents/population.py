@@ -22,7 +22,6 @@ from scipy.special import ndtr, ndtri
 from huzhu.agents import cross_sell, illness, joining, leaving, sharing, valuation
 from huzhu.agents.states import VOLUNTARY_EXIT_REASONS, ExitReason, State
 from huzhu.model.calendar import PERIODS_PER_YEAR
-from huzhu.model.incidence import ci1_incidence
 from huzhu.model.network import CSRNetwork
 from huzhu.model.streams import AgentStreams, Stream
 

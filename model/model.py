@@ -11,12 +11,12 @@ import pandas as pd
 from huzhu.agents.member import MemberAgent
 from huzhu.agents.platform import PlatformAgent
 from huzhu.agents.population import DEFAULT_CHUNK_SIZE, Population
-from huzhu.agents.states import ExitReason, State
+from huzhu.agents.states import ExitReason
 from huzhu.model.calendar import Calendar
 from huzhu.model.network import build_network
-from huzhu.model.streams import AgentStreams
 from huzhu.model.parameters import resolve_parameters
 from huzhu.model.presets import preset_overrides
+from huzhu.model.streams import AgentStreams
 
 MEMBER_OBJECTS_MAX = 50_000  # above this, MemberAgent views are made on demand only
 
