@@ -59,7 +59,7 @@ class PlatformAgent(mesa.Agent):
         scale = self.model.people_per_agent
         fee = p["fee_rate"] * self.pending_payouts_cny
         shared_total = self.pending_payouts_cny + self.pending_refunds_cny + fee
-        weight_total = population.sharing_weight_total()
+        weight_total = population.member_weight_total
         platform_pays_all = period >= self.announced_period or weight_total == 0
         share_subsidy = shared_total if platform_pays_all else p["platform_subsidy_share"] * shared_total
         asked_total = shared_total - share_subsidy

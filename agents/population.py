@@ -27,8 +27,7 @@ from huzhu.model.streams import AgentStreams, Stream
 
 NO_PERIOD = -1
 HOMOPHILY_AGE_BAND_YEARS = 5.0  # ties of the homophilous network stay mostly within 5-year age bands
-DEFAULT_CHUNK_SIZE = 1 << 20  # agents per chunk: large enough for numpy, small enough for cache and memory
-_CHUNK_MULTIPLE = 8
+DEFAULT_CHUNK_SIZE = 1 << 16  # agents per chunk: measured fastest on 2 cores at 10^6 agents (benchmarks/)
 
 
 def age_threshold_periods(age_years: float) -> int:
@@ -64,8 +63,8 @@ class Population:
     """
 
     def __init__(self, params: dict, streams: AgentStreams, traits: dict, network_builder, chunk_size: int):
-        if chunk_size <= 0 or chunk_size % _CHUNK_MULTIPLE:
-            raise ValueError(f"chunk_size={chunk_size} is not allowed: a positive multiple of {_CHUNK_MULTIPLE}")
+        if not isinstance(chunk_size, int) or chunk_size <= 0:
+            raise ValueError(f"chunk_size={chunk_size!r} is not allowed: a positive integer (agents)")
         p = self.params = params
         self.streams = streams
         self.chunk_size = chunk_size
@@ -96,6 +95,7 @@ class Population:
         self.exposure = np.zeros(n, dtype=np.float32)
         self.member_neighbours = np.zeros(n, dtype=np.int32)
         self.exited_neighbours = np.zeros(n, dtype=np.int32) if threshold_model else None
+        self.member_weight_total = 0.0  # sum of members' sharing weights, kept by `census`
         self._tabulate_age_functions()
 
     # ------------------------------------------------------------------ creation
@@ -107,7 +107,7 @@ class Population:
             params: Resolved model parameters.
             streams: The run's addressed random streams.
             network_builder: Callable(n_agents) -> CSRNetwork over agents in index order.
-            chunk_size: Agents per chunk (a multiple of 8); results do not depend on it.
+            chunk_size: Agents per chunk; results do not depend on it.
         """
         p = params
         n = p["n_agents"]
@@ -352,14 +352,6 @@ class Population:
             sharers += len(members)
         return asked_total, charged_total, sharers
 
-    def sharing_weight_total(self) -> float:
-        """Sum of the members' sharing weights (1)."""
-        total = 0.0
-        for start, stop in self.chunks():
-            s = slice(start, stop)
-            total += float(self.weight_by_age[self.age_periods[s][self.is_member(s)]].sum())
-        return total
-
     def complete_waiting_periods(self, period: int) -> None:
         """Waiting members whose waiting period is over become covered."""
         for start, stop in self.chunks():
@@ -488,22 +480,23 @@ class Population:
         for start, stop in self.chunks():
             s = slice(start, stop)
             state = self.state[s]
-            alive = start + np.flatnonzero(self.in_age_range(s) & (state != State.CLAIMED) & (state != State.AGED_OUT))
-            u = self.streams.uniforms(Stream.INSURANCE, period, start, stop)[alive - start]
-            member = self.is_member(alive)
-            already = self.considering[alive]
-            p_consider = cross_sell.consider_probability(
-                member, p["consider_rate_members"], p["consider_rate_nonmembers"]
-            )
+            alive = (state != State.CLAIMED) & (state != State.AGED_OUT) & (self.age_periods[s] >= self.min_age_periods)
+            # Only those not yet considering, or considering and not insured, have a draw to make.
+            active = start + np.flatnonzero(alive & ~(self.considering[s] & self.insured[s]))
+            u = self.streams.uniforms(Stream.INSURANCE, period, start, stop)[active - start]
+            member = self.is_member(active)
+            already = self.considering[active]
+            p_consider = cross_sell.consider_probability(member, p["consider_rate_members"], p["consider_rate_nonmembers"])
             starts = ~already & (u < p_consider)
             u_buy = np.divide(u, p_consider, out=u.copy(), where=starts)
+            may_buy = np.flatnonzero((already | starts) & ~self.insured[active])
             p_buy = cross_sell.buy_probability(
-                self.income_cny[alive], p["income_median_cny"], p["buy_rate"], p["buy_income_elasticity"]
+                self.income_cny[active[may_buy]], p["income_median_cny"], p["buy_rate"], p["buy_income_elasticity"]
             )
-            buys = (already | starts) & ~self.insured[alive] & (u_buy < p_buy)
-            self.considering[alive[starts]] = True
-            self.insured[alive[buys]] = True
-            were_members.append(member[buys])
+            buyers = may_buy[u_buy[may_buy] < p_buy]
+            self.considering[active[starts]] = True
+            self.insured[active[buyers]] = True
+            were_members.append(member[buyers])
         return np.concatenate(were_members)
 
     def close_plan(self, period: int) -> int:
@@ -513,10 +506,14 @@ class Population:
         return len(members)
 
     def census(self) -> dict:
-        """Counts and sums over the population at the end of a period (agents, per person)."""
+        """Counts and sums over the population at the end of a period (agents, per person).
+
+        Also caches the members' total sharing weight, which the next period's sharing
+        needs: members do not change between the end of one period and the next lock date.
+        """
         totals = dict.fromkeys(
             (
-                "waiting", "covered", "risk_members", "age_members", "considering_members",
+                "waiting", "covered", "risk_members", "age_members", "considering_members", "weight_members",
                 "eligible", "risk_eligible", "nonmembers", "considering_nonmembers",
             ),
             0.0,
@@ -524,22 +521,26 @@ class Population:
         for start, stop in self.chunks():
             s = slice(start, stop)
             state = self.state[s]
-            waiting, covered = state == State.WAITING, state == State.COVERED
-            members = waiting | covered
-            in_age = self.in_age_range(s) & (state != State.CLAIMED) & (state != State.AGED_OUT)
-            eligible = in_age & self.credit_pass[s]
-            nonmembers = in_age & ~members
-            risk = self.annual_risk(s)
+            counts = np.bincount(state, minlength=len(State))
+            # Members and OUTSIDER/EXITED agents are below the maximum age (they become AGED_OUT at it).
+            alive = (state != State.CLAIMED) & (state != State.AGED_OUT) & (self.age_periods[s] >= self.min_age_periods)
+            eligible = start + np.flatnonzero(alive & self.credit_pass[s])
+            member_mask = self.is_member(s)
+            members = start + np.flatnonzero(member_mask)
+            nonmembers = alive & ~member_mask
             considering = self.considering[s]
-            totals["waiting"] += np.count_nonzero(waiting)
-            totals["covered"] += np.count_nonzero(covered)
-            totals["risk_members"] += float(risk[members].sum())
-            totals["age_members"] += float(self.age_periods[s][members].sum()) / PERIODS_PER_YEAR
-            totals["considering_members"] += np.count_nonzero(considering & members)
-            totals["eligible"] += np.count_nonzero(eligible)
-            totals["risk_eligible"] += float(risk[eligible].sum())
+            age = self.age_periods[members]
+            totals["waiting"] += counts[State.WAITING]
+            totals["covered"] += counts[State.COVERED]
+            totals["eligible"] += len(eligible)
+            totals["risk_eligible"] += float(self.annual_risk(eligible).sum())
+            totals["risk_members"] += float(np.dot(self.incidence_by_age[age], self.frailty[members]))
+            totals["age_members"] += float(age.sum()) / PERIODS_PER_YEAR
+            totals["weight_members"] += float(self.weight_by_age[age].sum())
+            totals["considering_members"] += np.count_nonzero(considering[members - start])
             totals["nonmembers"] += np.count_nonzero(nonmembers)
             totals["considering_nonmembers"] += np.count_nonzero(considering & nonmembers)
+        self.member_weight_total = totals["weight_members"]
         return totals
 
 

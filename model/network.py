@@ -23,7 +23,7 @@ from huzhu.model.streams import AgentStreams, Stream
 
 NETWORK_TYPES = ("watts_strogatz", "barabasi_albert", "erdos_renyi", "homophilous")
 NETWORK_GENERATORS = ("direct", "networkx")
-EDGE_CHUNK_NODES = 1 << 20  # nodes per chunk of edge generation (a multiple of 8)
+EDGE_CHUNK_NODES = 1 << 20  # nodes per chunk of edge generation
 
 
 @dataclass(frozen=True)
@@ -244,8 +244,7 @@ def _erdos_renyi(n: int, p: float, streams: AgentStreams) -> CSRNetwork:
     edges = []
     for start, stop in _node_chunks(n):
         first, last = int(offsets[start]), int(offsets[stop])
-        first_aligned = first - first % 4
-        draw = streams.uniforms(Stream.NETWORK_TARGET, 0, first_aligned, last)[first - first_aligned :]
+        draw = streams.uniforms(Stream.NETWORK_TARGET, 0, first, last)
         source = np.repeat(np.arange(start, stop, dtype=np.int64), counts[start:stop])
         target = source + 1 + (draw * (n - 1 - source)).astype(np.int64)
         edges.append(_unique_edges(np.stack([source, target], axis=1), n))

@@ -1,10 +1,10 @@
 """Random numbers addressed by agent: the same draws however the work is chunked.
 
 Every random draw of the vectorised engine belongs to one agent (or one network slot),
-one period and one named stream. A stream is a counter-based Philox generator keyed by
-(run seed, stream, period); the draw of agent i is its i-th output, reached by advancing
-the counter, so a chunk [start, stop) of agents gets exactly the numbers it would get
-as part of the whole population. Results are therefore independent of the chunk size,
+one period and one named stream. A stream is a PCG64-DXSM generator seeded from (run
+seed, stream, period); the draw of agent i is its i-th output, reached by jumping the
+generator ahead (`advance`, logarithmic in the distance), so a chunk [start, stop) of
+agents gets exactly the numbers it would get as part of the whole population. Results are therefore independent of the chunk size,
 and agents keep their draws when other agents change.
 """
 
@@ -14,9 +14,6 @@ from enum import IntEnum
 
 import numpy as np
 from scipy.special import ndtri
-
-PHILOX_OUTPUTS_PER_COUNTER = 4  # one Philox counter step yields four 64-bit outputs (one float64 each)
-
 
 class Stream(IntEnum):
     """Named streams; the value is part of the generator key, so never renumber."""
@@ -50,11 +47,10 @@ class AgentStreams:
         self.entropy = seed_sequence.entropy
 
     def _generator(self, stream: Stream, period: int, start: int) -> np.random.Generator:
-        if start % PHILOX_OUTPUTS_PER_COUNTER:
-            raise ValueError(f"a chunk must start at a multiple of {PHILOX_OUTPUTS_PER_COUNTER}; got {start}")
-        key = np.random.SeedSequence(self.entropy, spawn_key=(int(stream), int(period))).generate_state(2, np.uint64)
-        bit_generator = np.random.Philox(key=key)
-        bit_generator.advance(start // PHILOX_OUTPUTS_PER_COUNTER)
+        # One 64-bit output per float64 draw, so item i is output i of the stream.
+        seed = np.random.SeedSequence(self.entropy, spawn_key=(int(stream), int(period)))
+        bit_generator = np.random.PCG64DXSM(seed)
+        bit_generator.advance(start)
         return np.random.Generator(bit_generator)
 
     def uniforms(self, stream: Stream, period: int, start: int, stop: int) -> np.ndarray:
