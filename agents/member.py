@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import mesa
+import numpy as np
 
+from huzhu.agents import cross_sell, leaving
 from huzhu.agents.states import ExitReason, State
 
 
@@ -14,6 +16,10 @@ class MemberAgent(mesa.Agent):
     model's `Population` arrays, so agent objects and the vectorised engine always
     agree. The model creates one object per agent at small sizes and none at large
     ones; `MutualAidModel.member(i)` gives a view of any agent on demand.
+
+    `step()` is the per-agent reference path (`engine="agents"`): one agent's period,
+    calling the same rule functions as the vectorised engine on this one agent, with
+    neighbours looked up one agent at a time and its own sequential random draws.
 
     Args:
         model: The MutualAidModel.
@@ -31,7 +37,7 @@ class MemberAgent(mesa.Agent):
     @property
     def age_years(self) -> float:
         """Age (years)."""
-        return float(self._population.age_years[self.index])
+        return float(self._population.age_periods[self.index]) / 24
 
     @property
     def income_cny(self) -> float:
@@ -86,6 +92,87 @@ class MemberAgent(mesa.Agent):
     def neighbours(self) -> list[int]:
         """Indices of its network ties."""
         return self._population.network.neighbours(self.index).tolist()
+
+    # ------------------------------------------------------------------ reference path
+    def step(self) -> None:
+        """One period of this agent, in the order of docs/ODD.md section 3 (steps 2-7)."""
+        model, population, i = self.model, self._population, self.index
+        period, rng, events = model.period, model.rng, model.period_events
+        unit_share, cap = model.platform.unit_share_ewma_cny, model.platform.cap_in_force(model.date.year)
+        p = model.params
+        one = np.array([i])
+        if population.state[i] == State.WAITING and period - population.join_period[i] >= p["waiting_periods"]:
+            population.state[i] = State.COVERED
+        if population.state[i] in (State.WAITING, State.COVERED):
+            if p["contagion_model"] == "hazard":
+                population.exposure[i] *= np.float32(np.exp(-1.0 / p["contagion_decay_periods"]))
+            p_ill = population.illness_probability(i, period)
+            covered = population.state[i] == State.COVERED
+            if covered:
+                events["expected_benefits_cny"] += float(p_ill * population.benefit_cny(i))
+            if rng.random() < p_ill:
+                if covered:
+                    events["benefits_cny"].append(float(population.benefit_cny(i)))
+                    population.leave(one, ExitReason.CLAIM, period)
+                else:
+                    events["refunds_cny"].append(float(population.paid_this_membership_cny[i]))
+                    population.leave(one, ExitReason.ILL_IN_WAITING, period)
+                    events["exit_reasons"].append(ExitReason.ILL_IN_WAITING)
+            else:
+                reason = leaving.draw_exits(*population.exit_hazards(i, unit_share, cap), rng.random())
+                if reason == ExitReason.NONE and population.threshold_exceeded(i):
+                    reason = ExitReason.CONTAGION
+                if reason != ExitReason.NONE:
+                    population.leave(one, reason, period)
+                    events["exit_reasons"].append(int(reason))
+        elif (
+            period < model.platform.announced_period
+            and population.may_join(i, period)
+            and population.age_periods[i] >= population.adult_age_periods
+            and rng.random() < population.join_probability(i, period, unit_share, cap)
+        ):
+            population.enter(one, period)
+            events["joins"] += 1
+            neighbours = population.network.neighbours(i)
+            if len(neighbours) and rng.random() < p["family_enrolment_prob"]:
+                relative = neighbours[rng.integers(len(neighbours))]
+                if population.may_join(relative, period):
+                    population.enter(np.array([relative]), period)
+                    events["joins_family"] += 1
+        self._age_one_period(period, one)
+        self._consider_and_buy_insurance(rng, events)
+
+    def _age_one_period(self, period: int, one: np.ndarray) -> None:
+        population, i = self._population, self.index
+        if population.age_periods[i] < population.max_age_periods:
+            population.age_periods[i] += 1
+        if population.age_periods[i] == population.max_age_periods:
+            state = population.state[i]
+            if state in (State.WAITING, State.COVERED):
+                population.leave(one, ExitReason.AGED_OUT, period)
+                self.model.period_events["aged_out"] += 1
+            elif state in (State.OUTSIDER, State.EXITED):
+                population.state[i] = State.AGED_OUT
+
+    def _consider_and_buy_insurance(self, rng: np.random.Generator, events: dict) -> None:
+        population, i, p = self._population, self.index, self.model.params
+        state = population.state[i]
+        if state in (State.CLAIMED, State.AGED_OUT) or population.age_periods[i] < population.min_age_periods:
+            return
+        member = state in (State.WAITING, State.COVERED)
+        if not population.considering[i]:
+            p_consider = cross_sell.consider_probability(
+                member, p["consider_rate_members"], p["consider_rate_nonmembers"]
+            )
+            if rng.random() < p_consider:
+                population.considering[i] = True
+        if population.considering[i] and not population.insured[i]:
+            p_buy = cross_sell.buy_probability(
+                population.income_cny[i], p["income_median_cny"], p["buy_rate"], p["buy_income_elasticity"]
+            )
+            if rng.random() < p_buy:
+                population.insured[i] = True
+                events["buyers_were_members"].append(member)
 
     def __repr__(self) -> str:
         return f"MemberAgent(index={self.index}, age={self.age_years:.1f}, state={self.state.name})"

@@ -486,7 +486,9 @@ class Population:
             u = self.streams.uniforms(Stream.INSURANCE, period, start, stop)[active - start]
             member = self.is_member(active)
             already = self.considering[active]
-            p_consider = cross_sell.consider_probability(member, p["consider_rate_members"], p["consider_rate_nonmembers"])
+            p_consider = cross_sell.consider_probability(
+                member, p["consider_rate_members"], p["consider_rate_nonmembers"]
+            )
             starts = ~already & (u < p_consider)
             u_buy = np.divide(u, p_consider, out=u.copy(), where=starts)
             may_buy = np.flatnonzero((already | starts) & ~self.insured[active])

@@ -96,7 +96,7 @@ class MutualAidModel(mesa.Model):
             end_period=self.calendar.period_of(p["closure_date"]),
         )
         self._members_by_index: dict[int, MemberAgent] = {}
-        if p["n_agents"] <= MEMBER_OBJECTS_MAX:
+        if p["engine"] == "agents" or p["n_agents"] <= MEMBER_OBJECTS_MAX:
             for i in range(p["n_agents"]):
                 self._members_by_index[i] = MemberAgent(self, i)
         self.tally: dict[str, Any] = {}
@@ -118,11 +118,14 @@ class MutualAidModel(mesa.Model):
         if self.period > self.platform.end_period:
             self._settle()
             return
-        self.population.complete_waiting_periods(self.period)
-        self.fall_ill_then_decide_to_stay()
-        self.decide_to_join()
-        self.age_one_period()
-        self.cross_sell()
+        if self.params["engine"] == "agents":
+            self.step_each_agent()
+        else:
+            self.population.complete_waiting_periods(self.period)
+            self.fall_ill_then_decide_to_stay()
+            self.decide_to_join()
+            self.age_one_period()
+            self.cross_sell()
         self.close_if_due()
         self._record_period()
         self.platform.review_closure(self.period, self.tally["members"])
@@ -143,9 +146,12 @@ class MutualAidModel(mesa.Model):
         self.tally["claims"] = len(events["claimants"])
         self._count_exits(np.full(len(events["ill_in_waiting"]), ExitReason.ILL_IN_WAITING))
         self._count_exits(events["exit_reasons"])
+        self._record_expected_cost(events["expected_benefits_cny"])
+
+    def _record_expected_cost(self, expected_benefits_cny: float) -> None:
+        """Poisson-free counterpart of next period's share: this period's cover cost per member."""
         if self.tally["sharers"]:
-            # Poisson-free counterpart of next period's share: this period's cover cost per member.
-            expected = (1 + self.params["fee_rate"]) * events["expected_benefits_cny"] * self.people_per_agent
+            expected = (1 + self.params["fee_rate"]) * expected_benefits_cny * self.people_per_agent
             self.tally["expected_cost_per_member"] = expected / self.tally["sharers"]
 
     def decide_to_join(self) -> None:
@@ -163,6 +169,28 @@ class MutualAidModel(mesa.Model):
     def cross_sell(self) -> None:
         """Agents come to consider and buy commercial insurance; the platform books commission."""
         self.tally.update(self.platform.sell_insurance(self.population.consider_and_buy_insurance(self.period)))
+
+    def step_each_agent(self) -> None:
+        """Reference path: every MemberAgent runs its own period, in random order (Mesa's
+        `shuffle_do`), then the platform books what they did."""
+        self.period_events = {
+            "benefits_cny": [], "refunds_cny": [], "exit_reasons": [], "buyers_were_members": [],
+            "expected_benefits_cny": 0.0, "joins": 0, "joins_family": 0, "aged_out": 0,
+        }  # fmt: skip
+        self.agents_by_type[MemberAgent].shuffle_do("step")
+        events = self.period_events
+        self.tally.update(self.platform.pay_claims(np.array(events["benefits_cny"]), np.array(events["refunds_cny"])))
+        self.tally["claims"] = len(events["benefits_cny"])
+        self._count_exits(np.array(events["exit_reasons"], dtype=np.int8))
+        self._record_expected_cost(events["expected_benefits_cny"])
+        for column in ("joins", "joins_family", "aged_out"):
+            self.tally[column] = events[column]
+        self.tally.update(self.platform.sell_insurance(np.array(events["buyers_were_members"], dtype=bool)))
+
+    @property
+    def date(self):
+        """Start date of the current period."""
+        return self.calendar.date(self.period)
 
     def close_if_due(self) -> None:
         """In the last covered period every member leaves."""

@@ -149,6 +149,8 @@ INF = math.inf
 
 # fmt: off
 PARAMETERS: tuple[Parameter, ...] = (
+    # --- engine ---
+    _P("engine", "vectorised", "-", choices=("vectorised", "agents"), source="vectorised: all agents at once, chunked (any size); agents: MemberAgent.step() per agent in random order, the readable reference (small sizes)", group="engine"),
     # --- scale ---
     _P("n_agents", 1_000_000, "agents", 200, 200_000_000, source="assumption: 1:400 scale, a few approved cases per period agent-side; a run takes under a minute on 2 cores", group="scale"),
     _P("population", 400_000_000.0, "people", 1_000.0, 1.5e9, source="assumption: Alipay users aged 0-59; chosen so that the 104M peak (SCMP 2020-04-04) is about a quarter of them", group="scale"),

@@ -4,8 +4,9 @@ Every random draw of the vectorised engine belongs to one agent (or one network 
 one period and one named stream. A stream is a PCG64-DXSM generator seeded from (run
 seed, stream, period); the draw of agent i is its i-th output, reached by jumping the
 generator ahead (`advance`, logarithmic in the distance), so a chunk [start, stop) of
-agents gets exactly the numbers it would get as part of the whole population. Results are therefore independent of the chunk size,
-and agents keep their draws when other agents change.
+agents gets exactly the numbers it would get as part of the whole population. Results
+are therefore independent of the chunk size, and agents keep their draws when other
+agents change.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from enum import IntEnum
 
 import numpy as np
 from scipy.special import ndtri
+
 
 class Stream(IntEnum):
     """Named streams; the value is part of the generator key, so never renumber."""
