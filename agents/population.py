@@ -85,7 +85,8 @@ class Population:
         self.min_age_periods = age_threshold_periods(p["min_age_years"])
         self.max_age_periods = age_threshold_periods(p["max_age_years"])
         self.adult_age_periods = age_threshold_periods(p["adult_age_years"])
-        self.state = np.where(self.age_periods >= self.max_age_periods, State.AGED_OUT, State.OUTSIDER).astype(np.int8)
+        self.state = np.full(n, State.OUTSIDER, dtype=np.int8)
+        self.state[self.age_periods >= self.max_age_periods] = State.AGED_OUT
         self.exit_reason = np.full(n, ExitReason.NONE, dtype=np.int8)
         self.join_period = np.full(n, NO_PERIOD, dtype=np.int16)
         self.exit_period = np.full(n, NO_PERIOD, dtype=np.int16)

@@ -24,6 +24,7 @@ from huzhu.model.streams import AgentStreams, Stream
 NETWORK_TYPES = ("watts_strogatz", "barabasi_albert", "erdos_renyi", "homophilous")
 NETWORK_GENERATORS = ("direct", "networkx")
 EDGE_CHUNK_NODES = 1 << 20  # nodes per chunk of edge generation
+PLACE_BATCH_EDGES = 1 << 20  # edges sorted at once when placing arbitrary edges (bounds memory)
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class _CSRBuilder:
 
     def __init__(self, n_nodes: int):
         self.n_nodes = n_nodes
-        self.degree = np.zeros(n_nodes, dtype=np.int64)
+        self.degree = np.zeros(n_nodes, dtype=np.int32)
         self.indptr: np.ndarray | None = None
         self.indices: np.ndarray | None = None
         self.fill: np.ndarray | None = None
@@ -105,7 +106,11 @@ class _CSRBuilder:
         self.fill[rows] = positions + 1
 
     def place(self, u: np.ndarray, v: np.ndarray) -> None:
-        """Place both directions of arbitrary edges (sorting them by row)."""
+        """Place both directions of arbitrary edges (sorting them by row, a batch at a time)."""
+        for start in range(0, len(u), PLACE_BATCH_EDGES):
+            self._place_batch(u[start : start + PLACE_BATCH_EDGES], v[start : start + PLACE_BATCH_EDGES])
+
+    def _place_batch(self, u: np.ndarray, v: np.ndarray) -> None:
         rows = np.concatenate([u, v])
         cols = np.concatenate([v, u])
         order = np.argsort(rows, kind="stable")
@@ -212,23 +217,25 @@ def _watts_strogatz(n: int, half: int, rewiring_prob: float, streams: AgentStrea
         rewired.append(np.stack([np.minimum(source, target), np.maximum(source, target)], axis=1))
         kept.append(~rewire)
     rewired_edges = _unique_edges(np.concatenate(rewired), n)
+    del rewired
     builder = _CSRBuilder(n)
-    for place in (False, True):
-        for (start, stop), keep in zip(_node_chunks(n), kept, strict=True):
-            nodes = np.arange(start, stop, dtype=np.int64)
-            for j in range(1, half + 1):
-                u = nodes[keep[:, j - 1]]
-                v = (u + j) % n
-                if place:
-                    builder.place_distinct(u, v)
-                    builder.place_distinct(v, u)
-                else:
-                    builder.count(u, v)
-        if place:
-            builder.place(rewired_edges[:, 0], rewired_edges[:, 1])
-        else:
-            builder.count(rewired_edges[:, 0], rewired_edges[:, 1])
-            builder.allocate()
+    kept_all = np.concatenate(kept)
+    del kept
+    for j in range(1, half + 1):
+        column = kept_all[:, j - 1]
+        builder.degree += column  # tie i -> i + j
+        builder.degree += np.roll(column, j)  # tie i - j -> i
+    builder.count(rewired_edges[:, 0], rewired_edges[:, 1])
+    builder.allocate()
+    for start, stop in _node_chunks(n):
+        nodes = np.arange(start, stop, dtype=np.int64)
+        for j in range(1, half + 1):
+            u = nodes[kept_all[start:stop, j - 1]]
+            v = (u + j) % n
+            builder.place_distinct(u, v)
+            builder.place_distinct(v, u)
+    del kept_all
+    builder.place(rewired_edges[:, 0], rewired_edges[:, 1])
     return builder.finish()
 
 

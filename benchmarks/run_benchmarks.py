@@ -1,0 +1,165 @@
+"""Speed and memory of huzhu on the default scenario over the full calendar.
+
+Each workload runs in a fresh process so that its peak memory is its own. For every size
+it reports build time, seconds per period, agent-periods per second, peak resident memory
+and bytes per agent; at the reference sizes it runs the per-agent reference path
+(engine="agents") and the vectorised engine on the same work (the first
+--reference-periods periods) and gives their ratio. The table is printed as markdown and
+written to benchmarks/results/ with a description of the machine.
+
+    python benchmarks/run_benchmarks.py                  # sizes 1e4 .. 1e7 (make bench)
+    python benchmarks/run_benchmarks.py --sizes 1e8 --reference-sizes ""   # real scale
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+CHILD = r"""
+import json, resource, sys, time
+from huzhu import MutualAidModel
+n, engine, periods, seed = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+started = time.perf_counter()
+model = MutualAidModel(n_agents=n, rng=seed, engine=engine)
+build = time.perf_counter() - started
+started = time.perf_counter()
+steps = 0
+while model.running and (periods <= 0 or steps < periods):
+    model.step()
+    steps += 1
+run = time.perf_counter() - started
+print(json.dumps({
+    "n_agents": n, "engine": engine, "periods": steps, "build_s": build, "run_s": run,
+    "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    "state_bytes": model.population.nbytes,
+}))
+"""
+
+
+def measure(n: int, engine: str, periods: int, seed: int) -> dict:
+    """One workload in a fresh Python process."""
+    result = subprocess.run(
+        [sys.executable, "-c", CHILD, str(n), engine, str(periods), str(seed)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise RuntimeError(f"workload n={n} engine={engine} failed:\n{result.stderr[-4000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def machine() -> dict:
+    """What the numbers were measured on."""
+    import numpy
+
+    import huzhu
+
+    cpu = "unknown"
+    if Path("/proc/cpuinfo").exists():
+        names = [
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ]
+        cpu = names[0] if names else cpu
+    memory = "unknown"
+    if Path("/proc/meminfo").exists():
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f"{kib / 2**20:.1f} GiB"
+    return {
+        "host": socket.gethostname(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory": memory,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "huzhu": huzhu.__version__,
+        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "unset"),
+    }
+
+
+def _size(text: str) -> int:
+    return int(float(text))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--sizes", default="1e4,1e5,1e6,1e7", help="agent counts, comma-separated (default: 1e4,1e5,1e6,1e7)"
+    )
+    parser.add_argument(
+        "--reference-sizes",
+        default="1e4,1e5",
+        help="sizes at which to compare with the per-agent path (default: 1e4,1e5)",
+    )
+    parser.add_argument(
+        "--reference-periods", type=int, default=24, help="periods of the reference comparison (default: 24, one year)"
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--out", type=Path, default=RESULTS, help="folder for the markdown result (default: benchmarks/results)"
+    )
+    args = parser.parse_args(argv)
+    sizes = [_size(s) for s in args.sizes.split(",") if s]
+    reference_sizes = [_size(s) for s in args.reference_sizes.split(",") if s]
+    from tqdm import tqdm
+
+    rows, comparisons = [], []
+    workloads = [("full", n) for n in sizes] + [("reference", n) for n in reference_sizes]
+    for kind, n in tqdm(workloads, desc="benchmarks", unit="workload"):
+        if kind == "full":
+            rows.append(measure(n, "vectorised", 0, args.seed))
+        else:
+            vectorised = measure(n, "vectorised", args.reference_periods, args.seed)
+            agents = measure(n, "agents", args.reference_periods, args.seed)
+            comparisons.append((n, vectorised, agents))
+    lines = [
+        f"# huzhu benchmarks, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
+        "",
+        "Machine: " + "; ".join(f"{k} {v}" for k, v in machine().items()),
+        "",
+        "Default scenario, full calendar (launch to settlement), vectorised engine, one process:",
+        "",
+        "| agents | build (s) | run (s) | periods | s per period | agent-periods per s | peak RSS (GB) | state bytes per agent | peak RSS bytes per agent |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        n = r["n_agents"]
+        lines.append(
+            f"| {n:.0e} | {r['build_s']:.2f} | {r['run_s']:.2f} | {r['periods']} | {r['run_s'] / r['periods']:.4f} "
+            f"| {n * r['periods'] / r['run_s']:.3g} | {r['peak_rss_bytes'] / 1e9:.2f} | {r['state_bytes'] / n:.0f} "
+            f"| {r['peak_rss_bytes'] / n:.0f} |"
+        )
+    if comparisons:
+        lines += [
+            "",
+            f'Per-agent reference path (engine="agents", Mesa shuffle_do) against the vectorised engine, first {args.reference_periods} periods:',
+            "",
+            "| agents | reference agent-periods per s | vectorised agent-periods per s | ratio |",
+            "|---:|---:|---:|---:|",
+        ]
+        for n, v, a in comparisons:
+            rate_v = n * v["periods"] / v["run_s"]
+            rate_a = n * a["periods"] / a["run_s"]
+            lines.append(f"| {n:.0e} | {rate_a:.3g} | {rate_v:.3g} | {rate_v / rate_a:.0f}x |")
+    table = "\n".join(lines) + "\n"
+    print(table)
+    args.out.mkdir(parents=True, exist_ok=True)
+    target = args.out / f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M}-{'-'.join(f'{n:.0e}' for n in sizes)}.md"
+    target.write_text(table)
+    print(f"wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
