@@ -17,11 +17,12 @@ PYTHON_FOR_VENV := $(shell \
     $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; exit 0; }; \
   done)
 
-.PHONY: help venv run test lint clean
+.PHONY: help venv run test lint bench clean
 
 help:
 	@echo "make run    set up .venv, run the default scenario, write $(OUT)/ (RUN_ARGS='--agents N --set NAME=VALUE' to vary it)"
 	@echo "make test   set up .venv, check style (ruff), run the whole test suite"
+	@echo "make bench  speed and memory at 1e4..1e7 agents, written to benchmarks/results/"
 	@echo "make clean  remove .venv and results/"
 
 $(PY):
@@ -46,6 +47,10 @@ test: lint
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# Speed and memory, sizes 1e4..1e7 (about 5 minutes on 2 cores); 1e8 agents: see README, Performance.
+bench: $(STAMP)
+	$(PY) benchmarks/run_benchmarks.py
 
 clean:
 	rm -rf $(VENV) results build *.egg-info

@@ -63,8 +63,7 @@ class Population:
     """
 
     def __init__(self, params: dict, streams: AgentStreams, traits: dict, network_builder, chunk_size: int):
-        if not isinstance(chunk_size, int) or chunk_size <= 0:
-            raise ValueError(f"chunk_size={chunk_size!r} is not allowed: a positive integer (agents)")
+        _check_chunk_size(chunk_size)
         p = self.params = params
         self.streams = streams
         self.chunk_size = chunk_size
@@ -110,6 +109,7 @@ class Population:
             network_builder: Callable(n_agents) -> CSRNetwork over agents in index order.
             chunk_size: Agents per chunk; results do not depend on it.
         """
+        _check_chunk_size(chunk_size)
         p = params
         n = p["n_agents"]
         traits = {
@@ -545,6 +545,11 @@ class Population:
             totals["considering_nonmembers"] += np.count_nonzero(considering & nonmembers)
         self.member_weight_total = totals["weight_members"]
         return totals
+
+
+def _check_chunk_size(chunk_size) -> None:
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int | np.integer) or chunk_size <= 0:
+        raise ValueError(f"chunk_size={chunk_size!r} is not allowed: a positive integer (agents)")
 
 
 def _chunks(n: int, chunk_size: int) -> Iterator[tuple[int, int]]:

@@ -152,7 +152,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     # --- engine ---
     _P("engine", "vectorised", "-", choices=("vectorised", "agents"), source="vectorised: all agents at once, chunked (any size); agents: MemberAgent.step() per agent in random order, the readable reference (small sizes)", group="engine"),
     # --- scale ---
-    _P("n_agents", 1_000_000, "agents", 200, 200_000_000, source="assumption: 1:400 scale, a few approved cases per period agent-side; a run takes under a minute on 2 cores", group="scale"),
+    _P("n_agents", 4_000_000, "agents", 200, 200_000_000, source="assumption: 1:100 scale, tens of approved cases a period at the peak; a run takes about half a minute on 2 cores (benchmarks/)", group="scale"),
     _P("population", 400_000_000.0, "people", 1_000.0, 1.5e9, source="assumption: Alipay users aged 0-59; chosen so that the 104M peak (SCMP 2020-04-04) is about a quarter of them", group="scale"),
     # --- calendar ---
     _P("launch_date", dt.date(2018, 10, 16), "date", _DATE_MIN, _DATE_MAX, source="launch on the Alipay home page (user.guancha.cn/main/content?id=1506581)", group="calendar"),
