@@ -130,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "Default scenario, full calendar (launch to settlement), vectorised engine, one process:",
         "",
-        "| agents | build (s) | run (s) | periods | s per period | agent-periods per s | peak RSS (GB) | state bytes per agent | peak RSS bytes per agent |",
+        "| agents | build (s) | run (s) | periods | s per period | agent-periods per s | peak RSS (GB) "
+        "| state bytes per agent | peak RSS bytes per agent |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
@@ -143,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     if comparisons:
         lines += [
             "",
-            f'Per-agent reference path (engine="agents", Mesa shuffle_do) against the vectorised engine, first {args.reference_periods} periods:',
+            'Per-agent reference path (engine="agents", Mesa shuffle_do) against the vectorised engine, '
+            f"first {args.reference_periods} periods:",
             "",
             "| agents | reference agent-periods per s | vectorised agent-periods per s | ratio |",
             "|---:|---:|---:|---:|",
