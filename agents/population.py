@@ -298,11 +298,11 @@ class Population:
         """Agents at `idx` join: a new waiting period starts."""
         if self.exited_neighbours is not None:
             returning = idx[(self.state[idx] == State.EXITED) & np.isin(self.exit_reason[idx], VOLUNTARY_EXIT_REASONS)]
-            np.subtract.at(self.exited_neighbours, self.network.neighbours_of_many(returning), 1)
+            self._add_to_neighbours(self.exited_neighbours, returning, -1)
         self.state[idx] = State.WAITING
         self.join_period[idx] = period
         self.paid_this_membership_cny[idx] = 0.0
-        np.add.at(self.member_neighbours, self.network.neighbours_of_many(idx), 1)
+        self._add_to_neighbours(self.member_neighbours, idx, 1)
 
     def leave(self, idx: np.ndarray, reason: ExitReason | np.ndarray, period: int) -> None:
         """Members at `idx` leave for `reason` (one code, or one per member)."""
@@ -315,13 +315,19 @@ class Population:
         self.state[idx] = new_state
         self.exit_reason[idx] = reason
         self.exit_period[idx] = period
-        np.subtract.at(self.member_neighbours, self.network.neighbours_of_many(idx), 1)
+        self._add_to_neighbours(self.member_neighbours, idx, -1)
         voluntary = idx[np.isin(reason, VOLUNTARY_EXIT_REASONS)]
-        if len(voluntary):
-            neighbours = self.network.neighbours_of_many(voluntary)
-            np.add.at(self.exposure, neighbours, np.float32(1.0))
-            if self.exited_neighbours is not None:
-                np.add.at(self.exited_neighbours, neighbours, 1)
+        self._add_to_neighbours(self.exposure, voluntary, np.float32(1.0))
+        if self.exited_neighbours is not None:
+            self._add_to_neighbours(self.exited_neighbours, voluntary, 1)
+
+    def _add_to_neighbours(self, counts: np.ndarray, idx: np.ndarray, value) -> None:
+        """Add `value` to `counts` at every neighbour of the agents at `idx`, a chunk of
+        agents at a time (the neighbour list of a mass join or closure is ten times the
+        agents; whole, it would double the run's memory at 10^8 agents)."""
+        idx = np.atleast_1d(idx)
+        for start in range(0, len(idx), self.chunk_size):
+            np.add.at(counts, self.network.neighbours_of_many(idx[start : start + self.chunk_size]), value)
 
     # ------------------------------------------------------------------ period processes
     def charge_shares(self, unit_share_cny: float, cap_cny: float, new_year: bool) -> tuple[float, float, int]:
