@@ -7,6 +7,7 @@ import numpy as np
 
 from huzhu.agents import cross_sell, leaving
 from huzhu.agents.states import ExitReason, State
+from huzhu.model.calendar import PERIODS_PER_YEAR
 
 
 class MemberAgent(mesa.Agent):
@@ -37,7 +38,7 @@ class MemberAgent(mesa.Agent):
     @property
     def age_years(self) -> float:
         """Age (years)."""
-        return float(self._population.age_periods[self.index]) / 24
+        return float(self._population.age_periods[self.index]) / PERIODS_PER_YEAR
 
     @property
     def income_cny(self) -> float:

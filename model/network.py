@@ -227,13 +227,17 @@ def _watts_strogatz(n: int, half: int, rewiring_prob: float, streams: AgentStrea
         builder.degree += np.roll(column, j)  # tie i - j -> i
     builder.count(rewired_edges[:, 0], rewired_edges[:, 1])
     builder.allocate()
-    for start, stop in _node_chunks(n):
-        nodes = np.arange(start, stop, dtype=np.int64)
+    # Offsets outermost, so that every row lists its ties in the same order whatever the
+    # chunking: forward ties by offset, then backward ties by offset, then rewired ties.
+    for forward in (True, False):
         for j in range(1, half + 1):
-            u = nodes[kept_all[start:stop, j - 1]]
-            v = (u + j) % n
-            builder.place_distinct(u, v)
-            builder.place_distinct(v, u)
+            for start, stop in _node_chunks(n):
+                u = np.arange(start, stop, dtype=np.int64)[kept_all[start:stop, j - 1]]
+                v = (u + j) % n
+                if forward:
+                    builder.place_distinct(u, v)
+                else:
+                    builder.place_distinct(v, u)
     del kept_all
     builder.place(rewired_edges[:, 0], rewired_edges[:, 1])
     return builder.finish()

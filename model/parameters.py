@@ -283,8 +283,8 @@ def _check_consistency(p: dict[str, Any]) -> None:
         raise ParameterError(
             f"annual_cap_first_year={p['annual_cap_first_year']} is after annual_cap_last_year={p['annual_cap_last_year']}"
         )
-    if p["mean_degree"] >= p["n_agents"]:
-        raise ParameterError(f"mean_degree={p['mean_degree']} must be below n_agents={p['n_agents']}")
+    if p["mean_degree"] >= p["n_agents"] - 1:
+        raise ParameterError(f"mean_degree={p['mean_degree']} must be below n_agents - 1 = {p['n_agents'] - 1}")
     if p["population"] < p["n_agents"]:
         raise ParameterError(
             f"population={p['population']:g} must be at least n_agents={p['n_agents']} (one agent is at least one person)"

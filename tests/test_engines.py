@@ -91,8 +91,8 @@ def runs() -> dict[str, np.ndarray]:
         "agents": [("agents", s) for s in SEEDS],
         "agents_perturbed": [("agents", s, True) for s in SEEDS],
     }
-    # fork: workers inherit the loaded package; each patches only its own copy.
-    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
+    # spawn: fresh workers (no fork of a threaded process); each patches only its own copy.
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         return {name: np.array(list(pool.map(_run, args))) for name, args in jobs.items()}
 
 

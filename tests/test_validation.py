@@ -314,10 +314,11 @@ def test_cap_first_year_up_to_last_year_is_accepted(first, span):
     )
 
 
-def test_mean_degree_as_large_as_the_number_of_agents_is_refused():
+def test_mean_degree_that_a_ring_of_the_agents_cannot_hold_is_refused():
+    # A ring of n agents holds at most n - 2 ties each besides the agent itself and a rewiring target.
     with pytest.raises(ParameterError, match="mean_degree"):
-        resolve_parameters({"n_agents": 200, "mean_degree": 200})
-    assert resolve_parameters({"n_agents": 201, "mean_degree": 200})["mean_degree"] == 200
+        resolve_parameters({"n_agents": 201, "mean_degree": 200})
+    assert resolve_parameters({"n_agents": 202, "mean_degree": 200})["mean_degree"] == 200
 
 
 @SETTINGS
