@@ -275,23 +275,6 @@ def test_the_direct_network_does_not_depend_on_the_chunk_size(network_type, chun
     np.testing.assert_array_equal(chunked.indices, default.indices)
 
 
-@pytest.mark.parametrize("chunk", [SMALL_CHUNK, 1000])
-@pytest.mark.parametrize("network_type", NETWORK_TYPES)
-def test_the_direct_network_ties_do_not_depend_on_the_chunk_size(network_type, chunk, monkeypatch):
-    # The weaker claim that holds for every family: the same ties (rows compared as sets).
-    default = build_network(network_type, N_CHUNKED, MEAN_DEGREE, REWIRING, streams(7))
-    monkeypatch.setattr(network_module, "EDGE_CHUNK_NODES", chunk)
-    chunked = build_network(network_type, N_CHUNKED, MEAN_DEGREE, REWIRING, streams(7))
-    np.testing.assert_array_equal(chunked.indptr, default.indptr)
-    rows = np.repeat(np.arange(N_CHUNKED, dtype=np.int64), default.degree)
-
-    def keys(net):
-        return np.sort(rows * N_CHUNKED + net.indices)
-
-    np.testing.assert_array_equal(keys(chunked), keys(default))
-    assert edge_set(chunked) == edge_set(default)
-
-
 # ----------------------------------------------------------------------------- structure of the families
 def tie_correlation(net: CSRNetwork, values: np.ndarray) -> float:
     rows, cols = tie_ends(net)
