@@ -102,7 +102,7 @@ class MemberAgent(mesa.Agent):
         unit_share, cap = model.platform.unit_share_ewma_cny, model.platform.cap_in_force(model.date.year)
         p = model.params
         one = np.array([i])
-        if population.state[i] == State.WAITING and period - population.join_period[i] >= p["waiting_periods"]:
+        if population.waiting_is_over(i, period):
             population.state[i] = State.COVERED
         if population.state[i] in (State.WAITING, State.COVERED):
             if p["contagion_model"] == "hazard":
@@ -144,23 +144,14 @@ class MemberAgent(mesa.Agent):
         self._consider_and_buy_insurance(rng, events)
 
     def _age_one_period(self, period: int, one: np.ndarray) -> None:
-        population, i = self._population, self.index
-        if population.age_periods[i] < population.max_age_periods:
-            population.age_periods[i] += 1
-        if population.age_periods[i] == population.max_age_periods:
-            state = population.state[i]
-            if state in (State.WAITING, State.COVERED):
-                population.leave(one, ExitReason.AGED_OUT, period)
-                self.model.period_events["aged_out"] += 1
-            elif state in (State.OUTSIDER, State.EXITED):
-                population.state[i] = State.AGED_OUT
+        population = self._population
+        self.model.period_events["aged_out"] += population.reach_maximum_age(population.grow_older(one), period)
 
     def _consider_and_buy_insurance(self, rng: np.random.Generator, events: dict) -> None:
         population, i, p = self._population, self.index, self.model.params
-        state = population.state[i]
-        if state in (State.CLAIMED, State.AGED_OUT) or population.age_periods[i] < population.min_age_periods:
+        if not population.alive(i):
             return
-        member = state in (State.WAITING, State.COVERED)
+        member = population.state[i] in (State.WAITING, State.COVERED)
         if not population.considering[i]:
             p_consider = cross_sell.consider_probability(
                 member, p["consider_rate_members"], p["consider_rate_nonmembers"]

@@ -211,6 +211,17 @@ class Population:
         age = self.age_periods[idx]
         return (age >= self.min_age_periods) & (age < self.max_age_periods)
 
+    def alive(self, idx=slice(None)) -> np.ndarray:
+        """Of age, not paid a benefit and not past the maximum age (bool): those counted
+        among the eligible population and the insurance funnel."""
+        state = self.state[idx]
+        return (state != State.CLAIMED) & (state != State.AGED_OUT) & (self.age_periods[idx] >= self.min_age_periods)
+
+    def waiting_is_over(self, idx, period: int) -> np.ndarray:
+        """Waiting members at `idx` whose waiting period has ended by `period` (bool)."""
+        elapsed = period - self.join_period[idx]
+        return (self.state[idx] == State.WAITING) & (elapsed >= self.params["waiting_periods"])
+
     def annual_risk(self, idx=slice(None)) -> np.ndarray:
         """True (ultimate) annual risk of the agents at `idx` (per year)."""
         return self.incidence_by_age[self.age_periods[idx]] * self.frailty[idx]
@@ -363,8 +374,7 @@ class Population:
         """Waiting members whose waiting period is over become covered."""
         for start, stop in self.chunks():
             state = self.state[start:stop]
-            done = (state == State.WAITING) & (period - self.join_period[start:stop] >= self.params["waiting_periods"])
-            state[done] = State.COVERED
+            state[self.waiting_is_over(slice(start, stop), period)] = State.COVERED
 
     def fall_ill_then_decide_to_stay(self, period: int, unit_share_cny: float, cap_cny: float) -> dict:
         """Members fall ill (covered: paid; waiting: refunded, out for good); the others
@@ -458,18 +468,23 @@ class Population:
         Returns:
             Number of members (agents) who aged out.
         """
-        members_out = []
-        for start, stop in self.chunks():
-            s = slice(start, stop)
-            age = self.age_periods[s]
-            # Ages stop at the maximum: nothing depends on age beyond it.
-            age += age < self.max_age_periods
-            reached = start + np.flatnonzero((age == self.max_age_periods) & (self.state[s] != State.AGED_OUT))
-            state = self.state[reached]
-            members_out.append(reached[(state == State.WAITING) | (state == State.COVERED)])
-            outside = reached[(state == State.OUTSIDER) | (state == State.EXITED)]
-            self.state[outside] = State.AGED_OUT
-        members_out = np.concatenate(members_out)
+        reached = [self.grow_older(np.arange(start, stop)) for start, stop in self.chunks()]
+        return self.reach_maximum_age(np.concatenate(reached), period)
+
+    def grow_older(self, idx: np.ndarray) -> np.ndarray:
+        """The agents at `idx` age half a month (ages stop at the maximum: nothing depends
+        on age beyond it). Returns those of them who have just reached it."""
+        age = self.age_periods[idx]
+        age += age < self.max_age_periods
+        self.age_periods[idx] = age
+        return idx[(age == self.max_age_periods) & (self.state[idx] != State.AGED_OUT)]
+
+    def reach_maximum_age(self, reached: np.ndarray, period: int) -> int:
+        """Agents at the maximum age: members leave (AGED_OUT), outsiders and leavers become
+        AGED_OUT. Returns the number of members who aged out (agents)."""
+        state = self.state[reached]
+        members_out = reached[(state == State.WAITING) | (state == State.COVERED)]
+        self.state[reached[(state == State.OUTSIDER) | (state == State.EXITED)]] = State.AGED_OUT
         self.leave(members_out, ExitReason.AGED_OUT, period)
         return len(members_out)
 
@@ -486,8 +501,7 @@ class Population:
         were_members = []
         for start, stop in self.chunks():
             s = slice(start, stop)
-            state = self.state[s]
-            alive = (state != State.CLAIMED) & (state != State.AGED_OUT) & (self.age_periods[s] >= self.min_age_periods)
+            alive = self.alive(s)
             # Only those not yet considering, or considering and not insured, have a draw to make.
             active = start + np.flatnonzero(alive & ~(self.considering[s] & self.insured[s]))
             u = self.streams.uniforms(Stream.INSURANCE, period, start, stop)[active - start]
@@ -531,8 +545,7 @@ class Population:
             s = slice(start, stop)
             state = self.state[s]
             counts = np.bincount(state, minlength=len(State))
-            # Members and OUTSIDER/EXITED agents are below the maximum age (they become AGED_OUT at it).
-            alive = (state != State.CLAIMED) & (state != State.AGED_OUT) & (self.age_periods[s] >= self.min_age_periods)
+            alive = self.alive(s)
             eligible = start + np.flatnonzero(alive & self.credit_pass[s])
             member_mask = self.is_member(s)
             members = start + np.flatnonzero(member_mask)
