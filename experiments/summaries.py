@@ -1,0 +1,165 @@
+"""End-of-run summaries: the numbers a sweep keeps per run and sensitivity analysis explains.
+
+Each metric is a function of one run's period table and its announcement period, with a
+unit and a definition; `huzhu.experiments.load` and `huzhu sensitivity` read them by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from huzhu.model.calendar import PERIODS_PER_YEAR
+
+
+@dataclass(frozen=True)
+class SummaryMetric:
+    """One end-of-run number.
+
+    Attributes:
+        name: Column name in the summaries table.
+        unit: Unit of the value.
+        definition: What is measured, in one sentence.
+        compute: Function of (period table, announcement period index) returning a float.
+    """
+
+    name: str
+    unit: str
+    definition: str
+    compute: Callable[[pd.DataFrame, int], float]
+
+
+def _operating(table: pd.DataFrame, announced: int) -> pd.DataFrame:
+    """Rows before the closure announcement (the plan as members knew it)."""
+    return table.iloc[:announced]
+
+
+def _peak_members(table: pd.DataFrame, announced: int) -> float:
+    return float(table["members"].max())
+
+
+def _peak_period(table: pd.DataFrame, announced: int) -> float:
+    return float(table["members"].idxmax())
+
+
+def _periods_peak_to_half(table: pd.DataFrame, announced: int) -> float:
+    # Censored at closure: the closure empties the pool, so every run reaches half.
+    members = table["members"].to_numpy()
+    peak = int(members.argmax())
+    below = np.flatnonzero(members[peak:] < members[peak] / 2)
+    return float(below[0]) if len(below) else float(len(members) - peak)
+
+
+def _members_at_announcement(table: pd.DataFrame, announced: int) -> float:
+    return float(table["members"].iloc[max(announced - 1, 0)])
+
+
+def _share_first_year(table: pd.DataFrame, announced: int) -> float:
+    return float(_operating(table, announced)["share_per_member"].iloc[:PERIODS_PER_YEAR].sum())
+
+
+def _share_final_year(table: pd.DataFrame, announced: int) -> float:
+    return float(_operating(table, announced)["share_per_member"].iloc[-PERIODS_PER_YEAR:].sum())
+
+
+def _cost_growth(table: pd.DataFrame, announced: int) -> float:
+    # First four periods with covered members against the last operating year.
+    cost = _operating(table, announced)["expected_cost_per_member"]
+    covered = _operating(table, announced)["covered"] > 0
+    first = cost[covered].iloc[:4].mean()
+    last = cost.iloc[-PERIODS_PER_YEAR:].mean()
+    return float(last / first) if first > 0 else float("nan")
+
+
+def _total(column: str) -> Callable[[pd.DataFrame, int], float]:
+    def total(table: pd.DataFrame, announced: int) -> float:
+        return float(table[column].sum())
+
+    return total
+
+
+def _at_announcement(column: str) -> Callable[[pd.DataFrame, int], float]:
+    def at_announcement(table: pd.DataFrame, announced: int) -> float:
+        return float(table[column].iloc[max(announced - 1, 0)])
+
+    return at_announcement
+
+
+def _consideration_gap(table: pd.DataFrame, announced: int) -> float:
+    row = table.iloc[max(announced - 1, 0)]
+    return float(row["consider_rate_members"] - row["consider_rate_nonmembers"])
+
+
+_M = SummaryMetric
+SUMMARY_METRICS: dict[str, SummaryMetric] = {
+    m.name: m
+    for m in (
+        _M("peak_members", "people", "largest number of members in any period", _peak_members),
+        _M("peak_period", "periods since launch", "period of the peak (first if tied)", _peak_period),
+        _M(
+            "periods_peak_to_half",
+            "periods",
+            "periods from the peak to the first period with fewer than half the peak members (censored at closure)",
+            _periods_peak_to_half,
+        ),
+        _M(
+            "members_at_announcement",
+            "people",
+            "members in the last period before the closure announcement",
+            _members_at_announcement,
+        ),
+        _M(
+            "share_per_member_first_year",
+            "CNY per member",
+            "sum of the share per member over the first 24 periods",
+            _share_first_year,
+        ),
+        _M(
+            "share_per_member_final_year",
+            "CNY per member",
+            "sum of the share per member over the 24 periods before the closure announcement",
+            _share_final_year,
+        ),
+        _M(
+            "expected_cost_growth",
+            "1",
+            "expected cost per member in the final operating year over the first four covered periods",
+            _cost_growth,
+        ),
+        _M("total_payouts", "CNY", "benefits paid from launch to settlement", _total("payouts")),
+        _M("total_fee_revenue", "CNY", "management fees from launch to settlement", _total("fee_revenue")),
+        _M("total_platform_subsidy", "CNY", "platform subsidies incl. cap subsidy", _total("platform_subsidy")),
+        _M("total_commission_revenue", "CNY", "insurance commission to settlement", _total("commission_revenue")),
+        _M("total_aided", "people", "people paid a benefit from launch to settlement", _total("claims")),
+        _M(
+            "adverse_selection_at_announcement",
+            "1",
+            "members' mean risk over eligibles' mean risk before the closure announcement",
+            _at_announcement("adverse_selection_index"),
+        ),
+        _M(
+            "consideration_gap_at_announcement",
+            "share",
+            "members' minus non-members' rate of considering insurance before the announcement",
+            _consideration_gap,
+        ),
+    )
+}
+
+
+def summarise_run(table: pd.DataFrame, announced_period: int, names: tuple[str, ...] | None = None) -> dict[str, float]:
+    """The chosen end-of-run metrics of one run.
+
+    Args:
+        table: The run's period table (`MutualAidModel.results()`).
+        announced_period: Index of the period in which closure was announced.
+        names: Metric names to compute; None for all of `SUMMARY_METRICS`.
+
+    Returns:
+        Metric name to value (units in `SUMMARY_METRICS`).
+    """
+    chosen = SUMMARY_METRICS if names is None else {n: SUMMARY_METRICS[n] for n in names}
+    return {name: metric.compute(table, announced_period) for name, metric in chosen.items()}
