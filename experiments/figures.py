@@ -75,3 +75,86 @@ def overview_figure(table: pd.DataFrame, path: Path, title: str | None = None) -
             written.append(target)
         plt.close(fig)
     return written
+
+
+MAX_POINTS_DRAWN = 12  # beyond this, per-point series and dot plots become unreadable
+
+
+def experiment_timeseries_figure(
+    timeseries: pd.DataFrame, design: pd.DataFrame, path: Path, columns: tuple[str, ...], confidence: float = 0.95
+) -> list[Path]:
+    """Mean over replications of period columns per design point, with a t-interval band.
+
+    Args:
+        timeseries: `ExperimentResults.timeseries`.
+        design: `ExperimentResults.design` (labels the points).
+        path: Output path; PNG and PDF are written.
+        columns: Period columns to draw, one panel each.
+        confidence: Level of the band across replications.
+
+    Returns:
+        The files written.
+    """
+    from scipy import stats
+
+    points = list(design["point"][:MAX_POINTS_DRAWN])
+    labels = dict(zip(design["point"], design["label"], strict=True))
+    with plt.rc_context(STYLE):
+        n = len(columns)
+        fig, axes = plt.subplots(
+            n, 1, figsize=(180 * MM, 55 * MM * n), sharex=True, constrained_layout=True, squeeze=False
+        )
+        for ax, column in zip(axes[:, 0], columns, strict=True):
+            for colour, point in enumerate(points):
+                part = timeseries[timeseries["point"] == point]
+                grouped = part.groupby("date")[column]
+                mean, sd, count = grouped.mean(), grouped.std(ddof=1), grouped.count()
+                half = stats.t.ppf(0.5 + confidence / 2, (count - 1).clip(lower=1)) * sd / count**0.5
+                ax.plot(mean.index, mean, color=f"C{colour % 10}", lw=1, label=labels[point])
+                ax.fill_between(mean.index, mean - half, mean + half, color=f"C{colour % 10}", alpha=0.2, lw=0)
+            ax.set_ylabel(column.replace("_", " "))
+            ax.xaxis.set_major_locator(mdates.YearLocator())
+            ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+        axes[0, 0].legend(frameon=False, fontsize=6, ncol=2)
+        shown = "" if len(design) <= MAX_POINTS_DRAWN else f" (first {MAX_POINTS_DRAWN} of {len(design)} points)"
+        axes[0, 0].set_title(f"Mean over replications with {confidence:.0%} interval{shown}")
+        return save_figure(fig, path)
+
+
+def experiment_summary_figure(statistics: pd.DataFrame, path: Path) -> list[Path]:
+    """Dot plot of each summary per design point with its confidence interval.
+
+    Args:
+        statistics: `ExperimentResults.statistics()` (one row per point and metric).
+        path: Output path; PNG and PDF are written.
+    """
+    metrics = list(dict.fromkeys(statistics["metric"]))
+    columns = min(3, len(metrics))
+    rows = -(-len(metrics) // columns)
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(
+            rows, columns, figsize=(180 * MM, 45 * MM * rows), constrained_layout=True, squeeze=False
+        )
+        for ax, metric in zip(axes.flat, metrics, strict=False):
+            part = statistics[statistics["metric"] == metric].head(MAX_POINTS_DRAWN)
+            y = range(len(part))
+            ax.errorbar(
+                part["mean"], y, xerr=[part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]],
+                fmt="o", ms=3, color="C0", lw=0.8,
+            )  # fmt: skip
+            ax.set_yticks(list(y), part["label"], fontsize=5)
+            ax.invert_yaxis()
+            ax.set_title(metric.replace("_", " "))
+        for ax in list(axes.flat)[len(metrics) :]:
+            ax.set_visible(False)
+        return save_figure(fig, path)
+
+
+def save_figure(fig, path: Path) -> list[Path]:
+    written = []
+    for suffix in (".png", ".pdf"):
+        target = Path(path).with_suffix(suffix)
+        fig.savefig(target)
+        written.append(target)
+    plt.close(fig)
+    return written

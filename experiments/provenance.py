@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-LIBRARIES = ("mesa", "numpy", "scipy", "pandas", "networkx", "matplotlib")
+LIBRARIES = ("mesa", "numpy", "scipy", "pandas", "networkx", "matplotlib", "pyarrow", "salib", "dask", "distributed")
 
 
 def git_commit() -> str | None:

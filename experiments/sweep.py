@@ -77,6 +77,7 @@ def experiment_manifest(experiment: Experiment, design: pd.DataFrame) -> dict:
             "description": experiment.description,
             "file": str(experiment.source) if experiment.source else None,
             "design": experiment.design.get("kind"),
+            "design_settings": {k: v for k, v in experiment.design.items() if k not in ("kind", "points")},
             "factors": [f.name for f in experiment.factors],
             "preset": experiment.preset,
             "base": experiment.base,

@@ -1,4 +1,4 @@
-"""The `huzhu` command line: run the model, list its parameters and presets."""
+"""The `huzhu` command line: single runs, batch experiments, sensitivity, reports, parameters."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return args.handler(args)
-    except (ParameterError, FileExistsError) as error:
+    except (ParameterError, FileExistsError, ValueError) as error:
+        # Every input error of huzhu is a ValueError subclass naming the field: experiment
+        # files, result folders, executor options.
         print(f"huzhu {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -75,11 +77,118 @@ def _parser() -> argparse.ArgumentParser:
     )
     params.set_defaults(handler=_params)
 
+    sweep = commands.add_parser(
+        "sweep",
+        help="run a batch experiment file (resumable)",
+        description="Run every design point x replication of an experiment file (TOML; see "
+        "experiments/*.toml) into DIR: manifest.json, design.parquet, runs/, timeseries/ and summaries/ "
+        "(Parquet). Rerunning the same command resumes: finished runs are skipped.",
+    )
+    _experiment_arguments(sweep)
+    sweep.set_defaults(handler=_sweep)
+
+    sensitivity = commands.add_parser(
+        "sensitivity",
+        help="Sobol or Morris indices of an experiment (runs or resumes its sweep first)",
+        description="Run or resume the sweep of a Sobol or Morris experiment file, then write "
+        "DIR/sensitivity.csv and DIR/sensitivity.png/.pdf with first-order and total Sobol indices "
+        "(or Morris mu*, sigma) and their confidence intervals for the [sensitivity] outputs.",
+    )
+    _experiment_arguments(sensitivity)
+    sensitivity.set_defaults(handler=_sensitivity)
+
+    report = commands.add_parser(
+        "report",
+        help="figures and a markdown summary of an experiment folder",
+        description="Write DIR/report/: summary.md, statistics.csv, summaries.png/.pdf, "
+        "timeseries.png/.pdf and, for Sobol and Morris designs, sensitivity.csv/.png/.pdf.",
+    )
+    report.add_argument("dir", type=Path, metavar="DIR", help="an experiment folder written by huzhu sweep")
+    report.set_defaults(handler=_report)
+
     presets = commands.add_parser(
         "presets", help="list the parameter presets", description="List the named parameter presets and what each sets."
     )
     presets.set_defaults(handler=_presets)
     return parser
+
+
+def _experiment_arguments(parser: argparse.ArgumentParser) -> None:
+    from huzhu.experiments.executors import EXECUTORS
+
+    parser.add_argument("file", type=Path, metavar="FILE", help="experiment file (TOML)")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: results/NAME)")
+    parser.add_argument(
+        "--executor", choices=EXECUTORS, default="processes", help="where runs are computed (default: processes)"
+    )
+    parser.add_argument("--workers", type=int, metavar="N", help="processes of the processes executor (default: CPUs)")
+    parser.add_argument(
+        "--scheduler", metavar="ADDRESS", help="use a running Dask cluster, e.g. tcp://10.0.0.1:8786 (dask-jobqueue)"
+    )
+    parser.add_argument("--dask-local", type=int, metavar="N", help="start a Dask LocalCluster with N workers")
+    parser.add_argument("--retry-failed", action="store_true", help="run the runs that failed before again")
+    parser.add_argument("--replications", type=int, metavar="R", help="replace the file's replications")
+    parser.add_argument("--agents", type=int, metavar="N", help="replace n_agents of the file's [base]")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _run_experiment_file(args: argparse.Namespace, sensitivity_design: bool = False):
+    from huzhu.experiments.experiment_file import ExperimentFileError, load_experiment
+    from huzhu.experiments.sweep import run_experiment
+
+    overrides: dict = {}
+    if args.replications is not None:
+        overrides["replications"] = args.replications
+    if args.agents is not None:
+        overrides["base"] = {"n_agents": args.agents}
+    experiment = load_experiment(args.file, overrides)
+    kind = experiment.design["kind"]
+    if sensitivity_design and kind not in ("sobol", "morris"):
+        raise ExperimentFileError(f"{args.file}: design.kind: sensitivity needs sobol or morris, not {kind!r}")
+    out = args.out or Path("results") / experiment.name
+    report = run_experiment(
+        experiment,
+        out,
+        executor=args.executor,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        dask_local=args.dask_local,
+        retry_failed=args.retry_failed,
+        progress=not args.quiet,
+    )
+    print(
+        f"huzhu {args.command}: {experiment.name}: {report.ran} runs in {report.wall_seconds:.1f} s "
+        f"({report.failed} failed), {report.skipped} already done, {report.total} in all; results in {out}"
+    )
+    if report.failed:
+        print(f"  failed runs are listed by `huzhu report {out}`; rerun with --retry-failed", file=sys.stderr)
+    return experiment, out, report
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    _, _, report = _run_experiment_file(args)
+    return 1 if report.failed else 0
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    from huzhu.experiments.results import load
+    from huzhu.experiments.sensitivity import analyse_sensitivity, sensitivity_figure
+
+    experiment, out, _ = _run_experiment_file(args, sensitivity_design=True)
+    table = analyse_sensitivity(load(out))
+    table.to_csv(out / "sensitivity.csv", index=False)
+    files = sensitivity_figure(table, out / "sensitivity.png", experiment.name)
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    print(f"wrote {out / 'sensitivity.csv'}, {', '.join(map(str, files))}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from huzhu.experiments.report import write_report
+
+    files = write_report(args.dir)
+    print(f"wrote {', '.join(map(str, files))}")
+    return 0
 
 
 def _parse_overrides(items: list[str]) -> dict:
