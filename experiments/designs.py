@@ -137,18 +137,23 @@ def _table_points(experiment: Experiment) -> pd.DataFrame:
     design = experiment.design
     if "points" in design:
         where = "design.points"
-        raw = pd.DataFrame(design["points"])
+        points = design["points"]
+        # An inline point lists only what it changes; the others keep the base values.
+        raw = {column: [p.get(column) for p in points] for column in dict.fromkeys(k for p in points for k in p)}
+        unset_allowed = True
     else:
+        unset_allowed = False
         where = f"design.file {design['file']}"
         path = Path(design["file"])
         try:
-            raw = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
+            frame = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
         except Exception as error:
             raise ExperimentFileError(f"{where}: cannot be read as a table: {error}") from None
-    if raw.empty:
+        raw = {column: frame[column].tolist() for column in frame.columns}
+    if not raw or not len(next(iter(raw.values()))):
         raise ExperimentFileError(f"{where}: has no rows")
     columns = {}
-    for column in raw.columns:
+    for column in raw:
         if column == LABEL_COLUMN:
             columns[column] = [str(v) for v in raw[column]]
             continue
@@ -161,8 +166,11 @@ def _table_points(experiment: Experiment) -> pd.DataFrame:
                 raise ExperimentFileError(f"{where}: column {column!r} is also set in [base]; remove one")
         values = []
         for row, value in enumerate(raw[column]):
-            if value is None or (isinstance(value, float) and math.isnan(value)):
-                raise ExperimentFileError(f"{where}: row {row + 1}, column {column!r}: empty")
+            if _is_unset(value):
+                if not unset_allowed:
+                    raise ExperimentFileError(f"{where}: row {row + 1}, column {column!r}: empty")
+                values.append(None)
+                continue
             if column == PRESET_FACTOR:
                 if value not in PRESETS:
                     raise ExperimentFileError(
@@ -176,7 +184,10 @@ def _table_points(experiment: Experiment) -> pd.DataFrame:
             except ParameterError as error:
                 raise ExperimentFileError(f"{where}: row {row + 1}: {error}") from None
         columns[column] = values
-    return pd.DataFrame(columns)
+    # Object columns where a point leaves a cell unset, so integers stay integers beside None.
+    return pd.DataFrame(
+        {name: pd.Series(values, dtype=object if None in values else None) for name, values in columns.items()}
+    )
 
 
 def point_parameters(experiment: Experiment, point: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -189,10 +200,11 @@ def point_parameters(experiment: Experiment, point: dict[str, Any]) -> tuple[str
     Returns:
         (preset name, parameter overrides).
     """
-    preset = point.get(PRESET_FACTOR, experiment.preset)
+    preset = point.get(PRESET_FACTOR)
+    preset = experiment.preset if _is_unset(preset) else preset
     overrides = dict(experiment.base)
     for name, value in point.items():
-        if name in (POINT, LABEL_COLUMN, PRESET_FACTOR) or name.startswith(UNIT_PREFIX):
+        if name in (POINT, LABEL_COLUMN, PRESET_FACTOR) or name.startswith(UNIT_PREFIX) or _is_unset(value):
             continue
         overrides[name] = value.item() if isinstance(value, np.generic) else value
     return preset, overrides
@@ -207,8 +219,13 @@ def _check_points(table: pd.DataFrame, experiment: Experiment) -> None:
             raise ExperimentFileError(f"design point {point[POINT]} ({point[LABEL_COLUMN]}): {error}") from None
 
 
+def _is_unset(value: Any) -> bool:
+    """A cell a table point leaves empty (None, or NaN after pandas alignment)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def _label(row: dict[str, Any]) -> str:
-    shown = {name: value for name, value in row.items() if not name.startswith(UNIT_PREFIX)}
+    shown = {name: value for name, value in row.items() if not name.startswith(UNIT_PREFIX) and not _is_unset(value)}
     if not shown:
         return "base"
     return ", ".join(f"{name}={_short(value)}" for name, value in shown.items())
