@@ -16,12 +16,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
-import socket
 import subprocess
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import machine  # a sibling module of this script, not an installed one
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -55,37 +55,6 @@ def measure(n: int, engine: str, periods: int, seed: int) -> dict:
     if result.returncode != 0:
         raise RuntimeError(f"workload n={n} engine={engine} failed:\n{result.stderr[-4000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def machine() -> dict:
-    """What the numbers were measured on."""
-    import numpy
-
-    import huzhu
-
-    cpu = "unknown"
-    if Path("/proc/cpuinfo").exists():
-        names = [
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ]
-        cpu = names[0] if names else cpu
-    memory = "unknown"
-    if Path("/proc/meminfo").exists():
-        kib = int(Path("/proc/meminfo").read_text().split()[1])
-        memory = f"{kib / 2**20:.1f} GiB"
-    return {
-        "host": socket.gethostname(),
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory": memory,
-        "os": platform.platform(),
-        "python": platform.python_version(),
-        "numpy": numpy.__version__,
-        "huzhu": huzhu.__version__,
-        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "unset"),
-    }
 
 
 def _size(text: str) -> int:
