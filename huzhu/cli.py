@@ -10,6 +10,7 @@ from huzhu.model.parameters import PARAMETERS, ParameterError, format_number, ge
 from huzhu.model.presets import PRESETS
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # the shell's status for a process stopped by Ctrl-C
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
         # files, result folders, executor options.
         print(f"huzhu {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"huzhu {args.command}: interrupted; finished runs are kept, the same command resumes", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def _parser() -> argparse.ArgumentParser:
