@@ -40,7 +40,8 @@ def build_design(experiment: Experiment) -> pd.DataFrame:
 
     Returns:
         One row per point: `point` (0, 1, ...), `label`, one column per factor (its value)
-        and, for sampled designs, `unit.<factor>` (the coordinate on [0, 1)).
+        and, for sampled designs, `unit.<factor>` (the coordinate on [0, 1]; Morris grids
+        include 1).
 
     Raises:
         ExperimentFileError: If the design is too large, a table is malformed, or a point's
@@ -146,7 +147,11 @@ def _table_points(experiment: Experiment) -> pd.DataFrame:
         where = f"design.file {design['file']}"
         path = Path(design["file"])
         try:
-            frame = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
+            if path.suffix.lower() == ".parquet":
+                frame = pd.read_parquet(path)
+            else:
+                # As text: pandas would turn an integer column with an empty cell into floats.
+                frame = pd.read_csv(path, dtype=str, keep_default_na=False).replace("", None)
         except Exception as error:
             raise ExperimentFileError(f"{where}: cannot be read as a table: {error}") from None
         raw = {column: frame[column].tolist() for column in frame.columns}

@@ -461,7 +461,15 @@ class _Locator:
         parts = field_name.split(".")
         header: list[str] = []
         best = None
+        open_string = None  # the quotes of a multi-line string being read, whose lines are not keys
         for number, raw in enumerate(self.lines, start=1):
+            if open_string is not None:
+                if raw.count(open_string) % 2:
+                    open_string = None
+                continue
+            for quotes in ('"""', "'''"):
+                if raw.count(quotes) % 2:
+                    open_string = quotes
             line = raw.split("#", 1)[0].strip()
             table = re.match(r"^\[\[?\s*([^\]]+?)\s*\]\]?$", line)
             if table:

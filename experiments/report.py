@@ -13,6 +13,14 @@ from huzhu.experiments.summaries import SUMMARY_METRICS
 REPORT_DIR = "report"
 SERIES_DRAWN = ("members", "share_per_member", "fee_revenue")
 ERRORS_LISTED = 20
+KEY_SUMMARIES = (
+    "peak_members",
+    "periods_peak_to_half",
+    "members_at_announcement",
+    "share_per_member_final_year",
+    "total_fee_revenue",
+    "total_platform_subsidy",
+)
 
 
 def write_report(path: str | Path) -> list[Path]:
@@ -75,8 +83,9 @@ def _markdown(results: ExperimentResults, statistics: pd.DataFrame, sensitivity,
         "",
     ]
     if len(statistics):
-        lines += ["## Summaries (mean over replications, 95% t-interval)", ""]
-        metrics = list(dict.fromkeys(statistics["metric"]))
+        kept = list(dict.fromkeys(statistics["metric"]))
+        metrics = [m for m in KEY_SUMMARIES if m in kept] or kept[: len(KEY_SUMMARIES)]
+        lines += ["## Summaries (mean over replications, 95% t-interval; all of them in statistics.csv)", ""]
         lines.append("| point | " + " | ".join(f"{m} ({SUMMARY_METRICS[m].unit})" for m in metrics) + " |")
         lines.append("|---|" + "---|" * len(metrics))
         for point, part in statistics.groupby("point", sort=True):
