@@ -8,6 +8,7 @@ Morris effects are per full range of a factor, comparable across factors.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -121,11 +122,11 @@ def analyse_sensitivity(results: ExperimentResults, outputs: list[str] | None = 
         kept = ", ".join(experiment["summaries"])
         raise SensitivityError(f"unknown output {unknown[0]!r}: kept summaries are {kept}")
     means = results.summaries.groupby(POINT)[outputs].mean().reindex(results.design[POINT])
-    missing = means.index[means.isna().any(axis=1)].tolist()
+    missing = sorted(set(results.design[POINT]) - set(results.summaries[POINT]))
     if missing:
         shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
         raise SensitivityError(
-            f"{results.path}: {len(missing)} design point(s) have no usable result ({shown}); "
+            f"{results.path}: {len(missing)} design point(s) have no successful run ({shown}); "
             "finish or retry the sweep (huzhu sweep --retry-failed) first"
         )
     names = experiment["factors"]
@@ -136,7 +137,14 @@ def analyse_sensitivity(results: ExperimentResults, outputs: list[str] | None = 
     frames = []
     for output in outputs:
         y = means[output].to_numpy(dtype=float)
-        if np.ptp(y) == 0:
+        undefined = np.isnan(y)
+        if undefined.any():
+            warnings.warn(
+                f"{output} is undefined (NaN) at {int(undefined.sum())} design point(s), "
+                f"e.g. {int(means.index[undefined][0])}; its indices are NaN",
+                stacklevel=2,
+            )
+        if undefined.any() or np.ptp(y) == 0:
             # A constant output has no variance to apportion: its indices are undefined.
             columns = SOBOL_COLUMNS if kind == "sobol" else MORRIS_COLUMNS
             frames.append(pd.DataFrame({c: [output] * len(names) if c == "output" else names if c == "factor"
