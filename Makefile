@@ -17,12 +17,13 @@ PYTHON_FOR_VENV := $(shell \
     $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; exit 0; }; \
   done)
 
-.PHONY: help venv run test lint bench clean
+.PHONY: help venv run test lint bench experiments clean
 
 help:
 	@echo "make run    set up .venv, run the default scenario, write $(OUT)/ (RUN_ARGS='--agents N --set NAME=VALUE' to vary it)"
 	@echo "make test   set up .venv, check style (ruff), run the whole test suite"
 	@echo "make bench  speed and memory at 1e4..1e7 agents, written to benchmarks/results/"
+	@echo "make experiments  run the shipped experiments/*.toml into results/NAME/ with reports (about 20 minutes)"
 	@echo "make clean  remove .venv and results/"
 
 $(PY):
@@ -51,6 +52,15 @@ lint: $(STAMP)
 # Speed and memory, sizes 1e4..1e7 (about 5 minutes on 2 cores); 1e8 agents: see README, Performance.
 bench: $(STAMP)
 	$(PY) benchmarks/run_benchmarks.py
+
+# Every shipped experiment, resumable (rerun to continue), each with its report.
+experiments: $(STAMP)
+	@for file in experiments/*.toml; do \
+	  name=$$(basename $$file .toml); \
+	  command=sweep; grep -q '^\[sensitivity\]' $$file && command=sensitivity; \
+	  $(VENV)/bin/huzhu $$command $$file --out results/$$name || exit 1; \
+	  $(VENV)/bin/huzhu report results/$$name || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) results build *.egg-info

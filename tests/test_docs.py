@@ -45,3 +45,20 @@ def test_the_notebook_runs():
             source = "".join(cell["source"]).replace("N_AGENTS = 100_000", "N_AGENTS = 5_000")
             exec(compile(source, "first_look.ipynb", "exec"), namespace)
     assert len(namespace["table"]) == len(namespace["banded"])
+
+
+def test_the_batch_experiments_notebook_runs():
+    matplotlib.use("Agg")
+    notebook = json.loads((ROOT / "notebooks" / "batch_experiments.ipynb").read_text())
+    namespace: dict = {}
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            source = "".join(cell["source"])
+            source = source.replace("N_AGENTS = 100_000", "N_AGENTS = 2_000").replace(
+                "REPLICATIONS = 6", "REPLICATIONS = 2"
+            )
+            exec(compile(source, "batch_experiments.ipynb", "exec"), namespace)
+    assert namespace["report"].ran == 4 and namespace["report"].failed == 0
+    paired = namespace["paired"]
+    assert set(paired["metric"]) == {"members_at_announcement", "total_fee_revenue"}
+    assert (paired.loc[paired["point"] == 0, "mean"] == 0).all()
