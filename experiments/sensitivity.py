@@ -179,8 +179,11 @@ def sensitivity_figure(table: pd.DataFrame, path: Path, title: str = "") -> list
             part = table[table["output"] == output]
             if sobol:
                 y = np.arange(len(part))
-                ax.barh(y - 0.2, part["S1"], 0.4, xerr=part["S1_conf"], label="first order $S_1$", color="#4477aa")
-                ax.barh(y + 0.2, part["ST"], 0.4, xerr=part["ST_conf"], label="total $S_T$", color="#ee6677")
+                error = {"lw": 0.7, "ecolor": "0.25", "capsize": 1.5}
+                ax.barh(y - 0.2, part["S1"], 0.4, xerr=part["S1_conf"], error_kw=error, label="first order $S_1$",
+                        color="#4477aa")  # fmt: skip
+                ax.barh(y + 0.2, part["ST"], 0.4, xerr=part["ST_conf"], error_kw=error, label="total $S_T$",
+                        color="#ee6677")  # fmt: skip
                 ax.set_yticks(y, part["factor"])
                 ax.invert_yaxis()
                 ax.axvline(0, color="black", lw=0.6)
@@ -192,7 +195,7 @@ def sensitivity_figure(table: pd.DataFrame, path: Path, title: str = "") -> list
                                 textcoords="offset points")  # fmt: skip
                 ax.set_xlabel(r"$\mu^*$ (per full range)")
                 ax.set_ylabel(r"$\sigma$")
-            ax.set_title(output.replace("_", " "))
+            ax.set_title(output.replace("_", " "), fontsize=7)
         for ax in list(axes.flat)[len(outputs) :]:
             ax.set_visible(False)
         if sobol:
