@@ -131,6 +131,13 @@ def load(path: str | Path) -> ExperimentResults:
             (naming the file).
     """
     folder = ExperimentFolder(path)
+    incomplete = folder.incomplete_parts()
+    if incomplete:
+        number, absent = next(iter(incomplete.items()))
+        raise ResultFolderError(
+            f"{absent} is missing, so the runs of {folder.part_path(RUNS_DIR, number)} have no data; "
+            "rerun the sweep command to redo them"
+        )
     design = read_part(folder.path / DESIGN_FILE)
     factor_columns = [c for c in design.columns if c != "label" and not c.startswith(UNIT_PREFIX)]
     points = design[factor_columns]

@@ -23,6 +23,7 @@ import fcntl
 import json
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -113,20 +114,30 @@ class ExperimentFolder:
                     "choose another --out, or delete the folder to start again"
                 )
             folder._lock()
-            folder.check_parts()
-            folder._remove_uncommitted()
+            try:
+                folder.check_parts()
+                folder._remove_uncommitted()
+            except BaseException:
+                folder.close()
+                raise
             return folder
         if path.exists() and any(path.iterdir()):
             raise ResultFolderError(
                 f"{path} is not empty and holds no experiment ({MANIFEST_FILE}); choose another --out"
             )
-        path.mkdir(parents=True, exist_ok=True)
-        for sub in (RUNS_DIR, TIMESERIES_DIR, SUMMARIES_DIR):
-            (path / sub).mkdir(exist_ok=True)
-        write_atomically(path / EXPERIMENT_FILE, experiment_text.encode())
-        write_table_atomically(path / DESIGN_FILE, pa.Table.from_pandas(design, preserve_index=False))
-        # The manifest last: a folder with a manifest is a complete, usable start.
-        write_atomically(path / MANIFEST_FILE, _json_bytes({"format": FORMAT, **manifest, "sessions": []}))
+        # Built beside the target and renamed into place, so a kill never leaves a half-made folder.
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".creating"))
+        try:
+            for sub in (RUNS_DIR, TIMESERIES_DIR, SUMMARIES_DIR):
+                (staging / sub).mkdir()
+            (staging / EXPERIMENT_FILE).write_text(experiment_text, encoding="utf-8")
+            pq.write_table(pa.Table.from_pandas(design, preserve_index=False), staging / DESIGN_FILE)
+            (staging / MANIFEST_FILE).write_bytes(_json_bytes({"format": FORMAT, **manifest, "sessions": []}))
+            os.rename(staging, path)  # replaces an empty folder at `path`, refuses a non-empty one
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         folder = cls(path)
         folder._lock()
         return folder
@@ -167,11 +178,29 @@ class ExperimentFolder:
                 except Exception as error:
                     raise ResultFolderError(
                         f"{path} is not a readable Parquet file ({error}); the folder was left as it is: "
-                        "move that part away to rerun its runs, or start a new folder"
+                        "move that part away and the same command reruns its runs, or start a new folder"
                     ) from None
 
+    def incomplete_parts(self) -> dict[int, Path]:
+        """Committed runs parts whose successful runs lack a data part (moved or deleted
+        after the commit): part number to the missing file."""
+        keeps_series = bool(self.manifest.get("experiment", {}).get("timeseries"))
+        missing = {}
+        for number in self.part_numbers(RUNS_DIR):
+            needed = [SUMMARIES_DIR, *([TIMESERIES_DIR] if keeps_series else [])]
+            absent = [self.part_path(sub, number) for sub in needed if not self.part_path(sub, number).exists()]
+            if absent and (read_part(self.part_path(RUNS_DIR, number))["status"] == STATUS_OK).any():
+                missing[number] = absent[0]
+        return missing
+
     def _remove_uncommitted(self) -> None:
+        """Remove what a killed sweep can leave: temporary files, data parts without their
+        runs part, and runs parts whose data part is gone (their runs are redone)."""
+        for number in self.incomplete_parts():
+            self.part_path(RUNS_DIR, number).unlink()
         committed = set(self.part_numbers(RUNS_DIR))
+        for leftover in self.path.glob(".*.tmp"):
+            leftover.unlink()
         for sub in (RUNS_DIR, TIMESERIES_DIR, SUMMARIES_DIR):
             folder = self.path / sub
             for leftover in folder.glob(".*.tmp"):

@@ -3,6 +3,7 @@ into a resumable output folder (`huzhu sweep`)."""
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ class SweepReport:
         failed: Runs of this call that failed.
         skipped: Runs already finished before this call.
         wall_seconds: Time of this call (s).
+        failed_in_folder: Runs of the folder whose latest attempt failed, after this call.
     """
 
     out_dir: Path
@@ -42,6 +44,7 @@ class SweepReport:
     failed: int
     skipped: int
     wall_seconds: float
+    failed_in_folder: int = 0
 
 
 def experiment_tasks(experiment: Experiment, design: pd.DataFrame) -> list[RunTask]:
@@ -152,7 +155,9 @@ def run_experiment(
                 initial=len(skip),
                 unit="run",
                 desc=experiment.name,
-                disable=None if progress else True,
+                disable=not progress,
+                # In a batch log (no terminal) a line every half minute, not a redrawn bar.
+                mininterval=0.5 if sys.stderr.isatty() else 30.0,
                 smoothing=0.1,
             ) as bar:
 
@@ -172,10 +177,18 @@ def run_experiment(
             runner.close()
             session.update(ended_utc=utc_now(), **counts)
             folder.update_manifest(sessions=sessions)
+        records = folder.run_records()
+        failed_in_folder = int((records["status"] != STATUS_OK).sum())
     finally:
         folder.close()
     return SweepReport(
-        Path(out_dir), len(tasks), counts["ran"], counts["failed"], len(skip), time.perf_counter() - started
+        Path(out_dir),
+        len(tasks),
+        counts["ran"],
+        counts["failed"],
+        len(skip),
+        time.perf_counter() - started,
+        failed_in_folder,
     )
 
 

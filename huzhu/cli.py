@@ -164,14 +164,18 @@ def _run_experiment_file(args: argparse.Namespace, sensitivity_design: bool = Fa
         f"huzhu {args.command}: {experiment.name}: {report.ran} runs in {report.wall_seconds:.1f} s "
         f"({report.failed} failed), {report.skipped} already done, {report.total} in all; results in {out}"
     )
-    if report.failed:
-        print(f"  failed runs are listed by `huzhu report {out}`; rerun with --retry-failed", file=sys.stderr)
+    if report.failed_in_folder:
+        print(
+            f"  {report.failed_in_folder} run(s) in {out} failed: `huzhu report {out}` lists them; "
+            "rerun with --retry-failed",
+            file=sys.stderr,
+        )
     return experiment, out, report
 
 
 def _sweep(args: argparse.Namespace) -> int:
     _, _, report = _run_experiment_file(args)
-    return 1 if report.failed else 0
+    return 1 if report.failed_in_folder else 0
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
