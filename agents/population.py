@@ -317,6 +317,8 @@ class Population:
 
     def leave(self, idx: np.ndarray, reason: ExitReason | np.ndarray, period: int) -> None:
         """Members at `idx` leave for `reason` (one code, or one per member)."""
+        if not np.size(idx):
+            return
         reason = np.broadcast_to(np.asarray(reason, dtype=np.int8), np.shape(idx))
         new_state = np.where(
             reason == ExitReason.CLAIM,
@@ -482,6 +484,8 @@ class Population:
     def reach_maximum_age(self, reached: np.ndarray, period: int) -> int:
         """Agents at the maximum age: members leave (AGED_OUT), outsiders and leavers become
         AGED_OUT. Returns the number of members who aged out (agents)."""
+        if not len(reached):  # the usual case for one agent in one period; skip the bookkeeping
+            return 0
         state = self.state[reached]
         members_out = reached[(state == State.WAITING) | (state == State.COVERED)]
         self.state[reached[(state == State.OUTSIDER) | (state == State.EXITED)]] = State.AGED_OUT
