@@ -1,7 +1,8 @@
-"""What a benchmark was measured on: printed at the head of every result table."""
+"""What a benchmark was measured on, and how its result table is published."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import platform
 import socket
@@ -37,3 +38,21 @@ def machine() -> dict:
         "huzhu": huzhu.__version__,
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "unset"),
     }
+
+
+def publish(title: str, body: list[str], out: Path, name: str) -> Path:
+    """Print a result table headed by its title, time and machine, and write it to
+    out/YYYYmmdd-HHMM-name.md. Returns the file written."""
+    now = dt.datetime.now(dt.UTC)
+    lines = [
+        f"# {title}, {now:%Y-%m-%d %H:%M} UTC",
+        "",
+        "Machine: " + "; ".join(f"{k} {v}" for k, v in machine().items()),
+    ]
+    table = "\n".join([*lines, "", *body]) + "\n"
+    print(table)
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / f"{now:%Y%m%d-%H%M}-{name}.md"
+    target.write_text(table)
+    print(f"wrote {target}")
+    return target

@@ -14,16 +14,16 @@ written to benchmarks/results/ with a description of the machine.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import machine  # a sibling module of this script, not an installed one
+from machine import publish  # a sibling module of this script, not an installed one
 
 RESULTS = Path(__file__).resolve().parent / "results"
+TITLE = "huzhu benchmarks"
 
 CHILD = r"""
 import json, resource, sys, time
@@ -93,10 +93,6 @@ def main(argv: list[str] | None = None) -> int:
             agents = measure(n, "agents", args.reference_periods, args.seed)
             comparisons.append((n, vectorised, agents))
     lines = [
-        f"# huzhu benchmarks, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
-        "",
-        "Machine: " + "; ".join(f"{k} {v}" for k, v in machine().items()),
-        "",
         "Default scenario, full calendar (launch to settlement), vectorised engine, one process:",
         "",
         "| agents | build (s) | run (s) | periods | s per period | agent-periods per s | peak RSS (GB) "
@@ -123,12 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             rate_v = n * v["periods"] / v["run_s"]
             rate_a = n * a["periods"] / a["run_s"]
             lines.append(f"| {n:.0e} | {rate_a:.3g} | {rate_v:.3g} | {rate_v / rate_a:.0f}x |")
-    table = "\n".join(lines) + "\n"
-    print(table)
-    args.out.mkdir(parents=True, exist_ok=True)
-    target = args.out / f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M}-{'-'.join(f'{n:.0e}' for n in sizes)}.md"
-    target.write_text(table)
-    print(f"wrote {target}")
+    publish(TITLE, lines, args.out, "-".join(f"{n:.0e}" for n in sizes))
     return 0
 
 

@@ -20,7 +20,6 @@ Executor overhead = executor time / bare time on the same number of processes - 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import subprocess
 import sys
@@ -29,9 +28,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import machine  # a sibling module of this script, not an installed one
+from machine import publish  # a sibling module of this script, not an installed one
 
 RESULTS = Path(__file__).resolve().parent / "results"
+TITLE = "huzhu sweep benchmark"
 
 EXPERIMENT = """
 name = "sweep_benchmark"
@@ -120,10 +120,6 @@ def main(argv: list[str] | None = None) -> int:
             timed(f"huzhu sweep, {kind}", workers, [_child(SWEEP, str(file), kind, str(workers), str(out))])
     bare = {r["processes"]: r["seconds"] for r in rows if r["label"].startswith("bare")}
     lines = [
-        f"# huzhu sweep benchmark, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
-        "",
-        "Machine: " + "; ".join(f"{k} {v}" for k, v in machine().items()),
-        "",
         f"Workload: grid fee_rate (0.08, 0.15) x {args.replications} replications = {runs} runs of the default "
         f"scenario at {args.agents:,} agents, full calendar, all columns and summaries kept.",
         "",
@@ -137,12 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             f"| {r['label']} | {r['processes']} | {r['runs']} | {r['seconds']:.1f} | {r['seconds'] / r['runs']:.2f} "
             f"| {3600 * r['runs'] / r['seconds']:,.0f} | {shown} |"
         )
-    table = "\n".join(lines) + "\n"
-    print(table)
-    args.out.mkdir(parents=True, exist_ok=True)
-    target = args.out / f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M}-sweep.md"
-    target.write_text(table)
-    print(f"wrote {target}")
+    publish(TITLE, lines, args.out, "sweep")
     return 0
 
 

@@ -89,7 +89,9 @@ def runs() -> dict[str, np.ndarray]:
     jobs = {
         "vectorised": [("vectorised", s) for s in SEEDS],
         "agents": [("agents", s) for s in SEEDS],
-        "agents_perturbed": [("agents", s, True) for s in SEEDS],
+        # The comparison's power does not depend on which side carries the perturbation
+        # (the engines agree in distribution), so the fast engine carries it.
+        "vectorised_perturbed": [("vectorised", s, True) for s in SEEDS],
     }
     # spawn: fresh workers (no fork of a threaded process); each patches only its own copy.
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -108,10 +110,10 @@ def test_reference_path_and_vectorised_engine_agree_in_distribution(runs):
     assert not disagreeing, f"outputs whose engines differ by >= {Z} standard errors: {disagreeing}"
 
 
-def test_a_perturbed_rule_in_the_reference_path_is_detected(runs):
+def test_a_perturbed_rule_in_one_engine_is_detected_by_the_comparison(runs):
     # Measured: agreement z at most 1.3 over the ten outputs; with the price exit hazard
-    # tripled, z = 6.7 for price exits and 4.6 for members in 2021.
-    z = z_scores(runs["vectorised"], runs["agents_perturbed"])
+    # tripled in the vectorised engine, z = 4.7 for price exits (seeded: the same every run).
+    z = z_scores(runs["agents"], runs["vectorised_perturbed"])
     assert z.max() >= Z, f"tripling the price exit hazard went unnoticed: z = {np.round(z, 1)}"
 
 
