@@ -13,18 +13,18 @@ summaries kept. Measured, each in a fresh Python process:
 
 Executor overhead = executor time / bare time on the same number of processes - 1.
 
-    python benchmarks/sweep_benchmark.py                       # N = 200,000, R = 12, W = 2
-    python benchmarks/sweep_benchmark.py --agents 100000 --replications 6
+    python benchmarks/sweep_benchmark.py                       # N = 100,000, R = 12, W = 2, 3 repeats
+    python benchmarks/sweep_benchmark.py --agents 200000 --repeats 1
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -88,7 +88,8 @@ def _result(process: subprocess.Popen) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--agents", type=int, default=200_000, help="agents per run (default 200,000)")
+    parser.add_argument("--agents", type=int, default=100_000, help="agents per run (default 100,000)")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats, median reported (default 3)")
     parser.add_argument("--replications", type=int, default=12, help="replications per point (default 12)")
     parser.add_argument("--workers", type=int, default=2, help="parallel workers (default 2)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the markdown result")
@@ -97,31 +98,34 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         file = Path(scratch) / "experiment.toml"
         file.write_text(EXPERIMENT.format(replications=args.replications, agents=args.agents))
-        rows = []
+        times: dict[tuple[str, int], list[float]] = {}
 
         def timed(label: str, processes: int, children: list[subprocess.Popen]) -> None:
-            started = time.perf_counter()
             results = [_result(c) for c in children]
-            wall = time.perf_counter() - started
-            # Bare loops time only their runs; the slowest of parallel loops is the wall time.
+            # Parallel bare loops finish when the slowest does.
             seconds = max(r["seconds"] for r in results)
-            rows.append({"label": label, "processes": processes, "runs": sum(r["runs"] for r in results),
-                         "seconds": seconds, "wall": wall})  # fmt: skip
+            times.setdefault((label, processes), []).append(seconds)
             print(f"{label}: {seconds:.1f} s", file=sys.stderr)
 
-        timed("bare loop", 1, [_child(BARE, str(file), "0", "1")])
-        timed(
-            "bare loops",
-            args.workers,
-            [_child(BARE, str(file), str(i), str(args.workers)) for i in range(args.workers)],
-        )
-        for kind, workers in (("sequential", 1), ("processes", args.workers), ("dask", args.workers)):
-            out = Path(scratch) / f"out-{kind}"
-            timed(f"huzhu sweep, {kind}", workers, [_child(SWEEP, str(file), kind, str(workers), str(out))])
+        # Repeats interleaved, so that drift in the machine's speed spreads over all rows.
+        for repeat in range(args.repeats):
+            timed("bare loop", 1, [_child(BARE, str(file), "0", "1")])
+            shares = [_child(BARE, str(file), str(i), str(args.workers)) for i in range(args.workers)]
+            timed("bare loops", args.workers, shares)
+            for kind, workers in (("sequential", 1), ("processes", args.workers), ("dask", args.workers)):
+                out = Path(scratch) / f"out-{kind}-{repeat}"
+                timed(f"huzhu sweep, {kind}", workers, [_child(SWEEP, str(file), kind, str(workers), str(out))])
+    rows = [
+        {"label": label, "processes": processes, "runs": runs, "seconds": statistics.median(seconds),
+         "low": min(seconds), "high": max(seconds)}
+        for (label, processes), seconds in times.items()
+    ]  # fmt: skip
     bare = {r["processes"]: r["seconds"] for r in rows if r["label"].startswith("bare")}
     lines = [
         f"Workload: grid fee_rate (0.08, 0.15) x {args.replications} replications = {runs} runs of the default "
         f"scenario at {args.agents:,} agents, full calendar, all columns and summaries kept.",
+        "",
+        f"Median of {args.repeats} interleaved repeats (range in brackets).",
         "",
         "| how | processes | runs | time (s) | s per run | runs per hour | overhead vs bare on as many processes |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -130,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         overhead = r["seconds"] / bare[r["processes"]] - 1
         shown = "-" if r["label"].startswith("bare") else f"{overhead:+.1%}"
         lines.append(
-            f"| {r['label']} | {r['processes']} | {r['runs']} | {r['seconds']:.1f} | {r['seconds'] / r['runs']:.2f} "
+            f"| {r['label']} | {r['processes']} | {r['runs']} | {r['seconds']:.1f} [{r['low']:.1f}, {r['high']:.1f}] "
+            f"| {r['seconds'] / r['runs']:.2f} "
             f"| {3600 * r['runs'] / r['seconds']:,.0f} | {shown} |"
         )
     publish(TITLE, lines, args.out, "sweep")
