@@ -52,24 +52,31 @@ def experiment_tasks(experiment: Experiment, design: pd.DataFrame) -> list[RunTa
 
     Replication k uses the same seed at every point (common random numbers).
     """
+    return list(iter_experiment_tasks(experiment, design))
+
+
+def iter_experiment_tasks(
+    experiment: Experiment, design: pd.DataFrame, skip: frozenset[int] | set[int] = frozenset()
+) -> Iterator[RunTask]:
+    """The runs of `experiment_tasks` one at a time, leaving out the run_ids in `skip`
+    (a sweep never holds a task per run in memory)."""
     seeds = replication_seeds(experiment.seed, experiment.replications)
-    tasks = []
     for point in design.to_dict("records"):
         preset, params = point_parameters(experiment, point)
         for replication, seed in enumerate(seeds):
-            tasks.append(
-                RunTask(
-                    run_id=int(point["point"]) * experiment.replications + replication,
-                    point=int(point["point"]),
-                    replication=replication,
-                    seed=seed,
-                    preset=preset,
-                    params=params,
-                    timeseries=experiment.timeseries,
-                    summaries=experiment.summaries,
-                )
+            run_id = int(point["point"]) * experiment.replications + replication
+            if run_id in skip:
+                continue
+            yield RunTask(
+                run_id=run_id,
+                point=int(point["point"]),
+                replication=replication,
+                seed=seed,
+                preset=preset,
+                params=params,
+                timeseries=experiment.timeseries,
+                summaries=experiment.summaries,
             )
-    return tasks
 
 
 def experiment_manifest(experiment: Experiment, design: pd.DataFrame) -> dict:
@@ -130,7 +137,7 @@ def run_experiment(
     """
     started = time.perf_counter()
     design = build_design(experiment)
-    tasks = experiment_tasks(experiment, design)
+    total = len(design) * experiment.replications
     runner = make_executor(executor, workers, scheduler, dask_local)
     try:
         folder = ExperimentFolder.open_for_writing(
@@ -144,14 +151,19 @@ def run_experiment(
         finished = set(records.loc[records["status"] == STATUS_OK, "run_id"])
         tried = set(records["run_id"])
         skip = finished if retry_failed else tried
-        todo = [task for task in tasks if task.run_id not in skip]
-        session = {"started_utc": utc_now(), "executor": runner.name, "workers": runner.workers, "runs": len(todo)}
+        todo = iter_experiment_tasks(experiment, design, skip)
+        session = {
+            "started_utc": utc_now(),
+            "executor": runner.name,
+            "workers": runner.workers,
+            "runs": total - len(skip),
+        }
         sessions = [*folder.manifest.get("sessions", []), session]
         folder.update_manifest(sessions=sessions)
         counts = {"ran": 0, "failed": 0}
         try:
             with tqdm(
-                total=len(tasks),
+                total=total,
                 initial=len(skip),
                 unit="run",
                 desc=experiment.name,
@@ -183,7 +195,7 @@ def run_experiment(
         folder.close()
     return SweepReport(
         Path(out_dir),
-        len(tasks),
+        total,
         counts["ran"],
         counts["failed"],
         len(skip),
