@@ -24,8 +24,12 @@ from typing import Any
 EXECUTORS = ("sequential", "processes", "dask")
 
 
-class ExecutorError(RuntimeError):
-    """An executor could not be started (for example a Dask scheduler that cannot be reached)."""
+SCHEDULER_CONNECT_TIMEOUT = "30s"  # a cluster's scheduler may be busy; longer than Dask's default 5 s
+
+
+class ExecutorError(ValueError):
+    """An executor could not be started with the options given (for example a Dask
+    scheduler address that cannot be reached)."""
 
 
 class WorkerLostError(RuntimeError):
@@ -140,7 +144,7 @@ class DaskExecutor:
                 )
                 self.client = Client(self._cluster)
             else:
-                self.client = Client(scheduler, timeout="30s")
+                self.client = Client(scheduler, timeout=SCHEDULER_CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as error:
             if self._cluster is not None:
                 self._cluster.close()

@@ -26,6 +26,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 from scipy import stats
 
+import huzhu.experiments.executors as executors
 import huzhu.experiments.store as store
 import huzhu.experiments.sweep as sweep
 import huzhu.experiments.worker as worker
@@ -185,6 +186,30 @@ def test_every_executor_gives_the_same_runs_summaries_and_timeseries(small, tmp_
     assert set(small.results.runs["pid"]) == {os.getpid()}
     assert os.getpid() not in set(results.runs["pid"])
     assert_same_results(results, small.results)
+
+
+def test_a_sweep_on_an_existing_dask_cluster_given_by_its_address_gives_the_same_results(small, tmp_path):
+    from distributed import LocalCluster
+
+    # Stands for a cluster started elsewhere (dask-jobqueue on SLURM): only its address is passed.
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        out = tmp_path / "scheduler"
+        assert main(sweep_args(small.file, out, "--scheduler", cluster.scheduler_address, executor="dask")) == 0
+    results = load(out)
+    assert results.manifest["sessions"][-1]["executor"] == "dask"
+    assert os.getpid() not in set(results.runs["pid"])
+    assert_same_results(results, small.results)
+
+
+def test_an_unreachable_dask_scheduler_is_a_clear_error_and_writes_nothing(small, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(executors, "SCHEDULER_CONNECT_TIMEOUT", "2s")
+    out = tmp_path / "unreachable"
+    # Port 9 (discard) on loopback: nothing listens, so the connection is refused at once.
+    args = sweep_args(small.file, out, "--scheduler", "tcp://127.0.0.1:9", executor="dask")
+    assert main(args) == 2
+    said = capsys.readouterr().err
+    assert "cannot reach the Dask scheduler 'tcp://127.0.0.1:9'" in said and "Traceback" not in said
+    assert not out.exists()
 
 
 def test_a_run_of_the_sweep_is_the_model_run_with_its_seed_and_parameters(small):
