@@ -1,0 +1,203 @@
+"""What the browser app draws: the network sample, its layout and colours, the panels
+and the controls, checked against the model they show (no browser needed)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from huzhu import MutualAidModel
+from huzhu.agents.states import State
+from huzhu.model.parameters import ParameterError, get_parameter
+from huzhu.model.presets import PRESETS
+from huzhu.viz import controls, network_view, panels
+
+
+@pytest.fixture(scope="module")
+def stepped():
+    """A view-sized model 30 periods in (mid 2019: members, exits and claims exist)."""
+    model = MutualAidModel(n_agents=5_000, rng=3)
+    for _ in range(30):
+        model.step()
+    return model
+
+
+# ----------------------------------------------------------------------------- network sample
+def test_a_model_small_enough_is_drawn_whole_with_every_tie():
+    model = MutualAidModel(n_agents=600, rng=1)
+    sample = network_view.build_sample(model.population.network)
+    assert not sample.is_sample
+    np.testing.assert_array_equal(sample.nodes, np.arange(600))
+    assert len(sample.edges) == len(model.population.network.indices) // 2
+
+
+def test_a_larger_model_is_drawn_as_a_sample_holding_every_tie_among_the_sampled_agents(stepped):
+    network = stepped.population.network
+    sample = network_view.build_sample(network, max_nodes=400, seed=5)
+    assert sample.is_sample and len(sample.nodes) == 400 and sample.n_agents == 5_000
+    in_sample = set(sample.nodes.tolist())
+    expected = {
+        (a, b) for a in sample.nodes.tolist() for b in network.neighbours(a).tolist() if b in in_sample and a < b
+    }
+    drawn = {(int(sample.nodes[s]), int(sample.nodes[t])) for s, t in sample.edges}
+    assert drawn == expected
+
+
+def test_the_sample_grows_along_ties_so_sampled_agents_keep_most_of_their_neighbours(stepped):
+    """Breadth-first sampling keeps neighbourhoods: a uniform sample of 1,000 of 5,000
+    agents would keep 20% of each agent's ties; the snowball keeps far more."""
+    network = stepped.population.network
+    sample = network_view.build_sample(network, max_nodes=1_000, seed=0)
+    kept = 2 * len(sample.edges) / network.degree[sample.nodes].sum()
+    assert kept > 0.5
+
+
+def test_the_sample_and_its_layout_are_made_once_per_model_and_kept_while_it_runs():
+    model = MutualAidModel(n_agents=3_000, rng=2)
+    first = network_view.sample_of(model)
+    positions = first.positions.copy()
+    for _ in range(3):
+        model.step()
+    assert network_view.sample_of(model) is first
+    np.testing.assert_array_equal(network_view.sample_of(model).positions, positions)
+    assert network_view.sample_of(MutualAidModel(n_agents=3_000, rng=2)) is not first
+
+
+def test_the_layout_puts_tied_agents_closer_than_untied_ones(stepped):
+    sample = network_view.build_sample(stepped.population.network, max_nodes=500, seed=1)
+    xy = sample.positions
+    assert np.isfinite(xy).all()
+    tie_length = np.linalg.norm(xy[sample.edges[:, 0]] - xy[sample.edges[:, 1]], axis=1).mean()
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(len(xy), size=(2, 5_000))
+    random_distance = np.linalg.norm(xy[a] - xy[b], axis=1).mean()
+    assert tie_length < 0.5 * random_distance
+
+
+def test_the_same_network_gives_the_same_picture():
+    network = MutualAidModel(n_agents=2_000, rng=4).population.network
+    one, two = network_view.build_sample(network, 500, seed=3), network_view.build_sample(network, 500, seed=3)
+    np.testing.assert_array_equal(one.nodes, two.nodes)
+    np.testing.assert_array_equal(one.positions, two.positions)
+
+
+def test_node_colours_are_the_agents_states_and_recent_exits_are_exits_within_the_window(stepped):
+    sample = network_view.sample_of(stepped)
+    states, recent = network_view.node_colours(stepped, sample)
+    np.testing.assert_array_equal(states, stepped.population.state[sample.nodes])
+    window = network_view.recent_exit_window_periods(stepped)
+    assert window == math.ceil(stepped.params["contagion_decay_periods"])
+    exit_period = stepped.population.exit_period[sample.nodes]
+    expected = (states == State.EXITED) & (exit_period >= stepped.period - window)
+    np.testing.assert_array_equal(recent, expected)
+    assert recent.any() and not recent.all()
+
+
+def test_the_network_figure_says_when_it_shows_a_sample(stepped):
+    title = network_view.network_figure(stepped).axes[0].get_title()
+    assert "sample of 1,000 of 5,000 agents" in title
+    small = MutualAidModel(n_agents=500, rng=1)
+    assert "all 500 agents" in network_view.network_figure(small).axes[0].get_title()
+
+
+# ----------------------------------------------------------------------------- panels
+def _line(fig, axes_index: int, label: str):
+    for line in fig.axes[axes_index].get_lines():
+        if line.get_label() == label:
+            return np.asarray(line.get_ydata(), dtype=float)
+    raise AssertionError(f"no line {label!r} in axes {axes_index}")
+
+
+def test_every_panel_plots_the_model_table_in_its_stated_units(stepped):
+    table = stepped.results()
+    membership = panels.membership_figure(stepped)
+    np.testing.assert_allclose(_line(membership, 0, "members"), table["members"] / 1e6)
+    np.testing.assert_allclose(_line(membership, 1, "joins"), table["joins"] / 1e3)
+    np.testing.assert_allclose(_line(membership, 1, "exits: price"), table["exits_price"] / 1e3)
+    share = panels.share_figure(stepped)
+    np.testing.assert_allclose(_line(share, 0, "share per member"), table["share_per_member"])
+    money = panels.money_figure(stepped)
+    np.testing.assert_allclose(_line(money, 0, "platform subsidy"), table["platform_subsidy"] / 1e6)
+    consideration = panels.consideration_figure(stepped)
+    np.testing.assert_allclose(_line(consideration, 0, "non-members"), table["consider_rate_nonmembers"])
+    selection = panels.selection_figure(stepped)
+    np.testing.assert_allclose(selection.axes[0].get_lines()[0].get_ydata(), table["adverse_selection_index"])
+
+
+def test_year_to_date_share_restarts_each_calendar_year():
+    table = pd.DataFrame(
+        {"date": pd.to_datetime(["2019-12-01", "2019-12-16", "2020-01-01", "2020-01-16"]),
+         "share_per_member": [1.0, 2.0, 4.0, 8.0]}
+    )  # fmt: skip
+    np.testing.assert_allclose(panels.year_to_date_share(table), [1.0, 3.0, 4.0, 12.0])
+
+
+def test_the_cap_line_is_the_cap_in_force_and_absent_in_years_without_one(stepped):
+    cap = _line(panels.share_figure(stepped), 1, "annual cap")
+    years = pd.to_datetime(stepped.results()["date"]).dt.year
+    np.testing.assert_array_equal(np.isnan(cap), years < 2019)
+    assert np.all(cap[years >= 2019] == 188.0)
+
+
+def test_panels_of_a_model_not_yet_stepped_say_so():
+    model = MutualAidModel(n_agents=500, rng=1)
+    for make in panels.PANELS:
+        texts = [t.get_text() for ax in make(model).axes for t in ax.texts]
+        assert "no period run yet" in texts
+
+
+# ----------------------------------------------------------------------------- controls
+def test_every_control_is_a_model_parameter_under_its_own_name_with_its_default():
+    params = controls.model_params()
+    assert set(params) == {"preset", "rng", *controls.CONTROLLED_PARAMETERS}
+    assert params["preset"]["values"] == list(PRESETS)
+    for name in controls.CONTROLLED_PARAMETERS:
+        parameter = get_parameter(name)
+        expected = controls.VIEW_AGENTS if name == "n_agents" else parameter.default
+        assert params[name]["value"] == expected
+        if parameter.choices is not None:
+            assert params[name]["values"] == list(parameter.choices)
+
+
+def test_every_slider_stays_inside_its_parameters_allowed_range():
+    for name, control in controls.model_params().items():
+        if name in ("preset", "rng") or control["type"] == "Select":
+            continue
+        parameter = get_parameter(name)
+        assert parameter.low <= control["min"] < control["max"] <= parameter.high, name
+        assert control["min"] <= control["value"] <= control["max"], name
+
+
+@settings(max_examples=50, deadline=None)
+@given(data=st.data())
+def test_any_slider_position_is_a_value_the_model_accepts(data):
+    name = data.draw(st.sampled_from(["fee_rate", "annual_cap_cny", "contagion_strength", "price_sensitivity"]))
+    low, high = controls.slider_span(name)
+    value = data.draw(st.floats(min_value=low, max_value=high))
+    arguments = controls.model_arguments("default", {name: value, "n_agents": 300})
+    assert get_parameter(name).validate(arguments[name]) == value
+
+
+def test_a_control_left_at_its_default_leaves_the_presets_value_and_a_moved_one_overrides_it():
+    values = {name: c["value"] for name, c in controls.model_params(n_agents=1_000).items() if name != "preset"}
+    model = MutualAidModel(**controls.model_arguments("no_cap", values))
+    assert model.params["annual_cap_cny"] == math.inf and model.params["n_agents"] == 1_000
+    values["annual_cap_cny"] = 100.0
+    assert MutualAidModel(**controls.model_arguments("no_cap", values)).params["annual_cap_cny"] == 100.0
+    assert MutualAidModel(**controls.model_arguments("age_banded", values)).params["sharing_rule"] == "age_banded"
+
+
+def test_a_control_value_outside_what_is_allowed_names_the_parameter():
+    with pytest.raises(ParameterError, match="fee_rate"):
+        controls.model_arguments("default", {"fee_rate": 1.5})
+    with pytest.raises(ParameterError, match="unknown preset 'nope'"):
+        controls.model_arguments("nope", {})
+    with pytest.raises(ParameterError, match="n_agents=3000000 is outside the app's slider span"):
+        controls.control_of("n_agents", 3_000_000)
+    with pytest.raises(ParameterError, match="unknown parameter 'fee'"):
+        controls.control_of("fee")
