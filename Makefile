@@ -17,13 +17,14 @@ PYTHON_FOR_VENV := $(shell \
     $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; exit 0; }; \
   done)
 
-.PHONY: help venv run test lint bench experiments clean
+.PHONY: help venv run test lint bench experiments viz browser clean
 
 help:
 	@echo "make run    set up .venv, run the default scenario, write $(OUT)/ (RUN_ARGS='--agents N --set NAME=VALUE' to vary it)"
 	@echo "make test   set up .venv, check style (ruff), run the whole test suite"
 	@echo "make bench  speed and memory at 1e4..1e7 agents, written to benchmarks/results/"
 	@echo "make experiments  run the shipped experiments/*.toml into results/NAME/ with reports (about 20 minutes)"
+	@echo "make viz    serve the browser app on http://127.0.0.1:8765 (HOST=... PORT=... to change)"
 	@echo "make clean  remove .venv and results/"
 
 $(PY):
@@ -42,8 +43,18 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/huzhu run --seed $(SEED) --out $(OUT) --overwrite $(RUN_ARGS)
 
-test: lint
+test: lint browser
 	$(PY) -m pytest
+
+# The browser test drives Debian's Chromium (Playwright's own browser download does not
+# work offline); installed here when missing.
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "installing Debian's chromium for the browser test (tests/test_viz_browser.py)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null \
+	    || { echo "error: could not install chromium with apt-get; the browser test needs /usr/bin/chromium" >&2; exit 1; }; \
+	fi
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -63,4 +74,10 @@ experiments: $(STAMP)
 	done
 
 clean:
-	rm -rf $(VENV) results build *.egg-info
+	rm -rf $(VENV) results build *.egg-info test-artifacts
+
+# The browser app on http://127.0.0.1:8765 (HOST=0.0.0.0 PORT=P to change).
+HOST ?= 127.0.0.1
+PORT ?= 8765
+viz: $(STAMP)
+	$(VENV)/bin/huzhu viz --host $(HOST) --port $(PORT)

@@ -1,4 +1,4 @@
-"""The `huzhu` command line: single runs, batch experiments, sensitivity, reports, parameters."""
+"""The `huzhu` command line: single runs, batch experiments, sensitivity, reports, parameters, the browser app."""
 
 from __future__ import annotations
 
@@ -110,6 +110,16 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("dir", type=Path, metavar="DIR", help="an experiment folder written by huzhu sweep")
     report.set_defaults(handler=_report)
 
+    viz = commands.add_parser(
+        "viz",
+        help="explore the model in the browser (Mesa SolaraViz, works offline)",
+        description="Serve the browser app: the social network, members, shares, the platform's money "
+        "and cross-sell, with the model's parameters as controls. Open the printed address; Ctrl-C stops it.",
+    )
+    viz.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
+    viz.add_argument("--port", type=int, default=8765, metavar="P", help="TCP port (default: 8765)")
+    viz.set_defaults(handler=_viz)
+
     presets = commands.add_parser(
         "presets", help="list the parameter presets", description="List the named parameter presets and what each sets."
     )
@@ -197,6 +207,26 @@ def _report(args: argparse.Namespace) -> int:
     files = write_report(args.dir)
     print(f"wrote {', '.join(map(str, files))}")
     return 0
+
+
+def _viz(args: argparse.Namespace) -> int:
+    import os
+
+    from huzhu.viz.server import ServerError, check_assets, offline_environment, server_command
+
+    if not 0 < args.port < 65536:
+        raise ValueError(f"--port {args.port} is not a TCP port: allowed 1..65535")
+    try:
+        check_assets()
+    except ServerError as error:
+        print(f"huzhu viz: error: {error}", file=sys.stderr)
+        return 1
+    print(f"huzhu viz: serving on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)
+    # The server replaces this process, so its process id is this command's and a signal
+    # to it (Ctrl-C, or kill by id) stops the server itself.
+    command = server_command(args.host, args.port)
+    os.execve(command[0], command, {**os.environ, **offline_environment()})
+    return 0  # not reached
 
 
 def _parse_overrides(items: list[str]) -> dict:

@@ -18,7 +18,7 @@ def huzhu(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "huzhu", *args], capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize("command", [(), ("run",), ("params",), ("presets",)])
+@pytest.mark.parametrize("command", [(), ("run",), ("params",), ("presets",), ("viz",)])
 def test_every_command_has_help(command):
     result = huzhu(*command, "--help")
     assert result.returncode == 0
@@ -85,3 +85,16 @@ def test_a_folder_holding_a_run_is_not_overwritten_without_asking(tmp_path):
     assert result.returncode == 2
     assert "--overwrite" in result.stderr
     assert (tmp_path / "manifest.json").read_text() == before
+
+
+def test_viz_refuses_a_port_that_is_not_a_tcp_port(capsys):
+    assert main(["viz", "--port", "70000"]) == 2
+    assert "--port 70000 is not a TCP port: allowed 1..65535" in capsys.readouterr().err
+
+
+def test_viz_without_the_bundled_front_end_says_which_package_to_install(monkeypatch, tmp_path, capsys):
+    from huzhu.viz import server
+
+    monkeypatch.setattr(server, "ASSETS_DIR", tmp_path)
+    assert main(["viz", "--port", "8765"]) == 1
+    assert "install the package `solara-assets`" in capsys.readouterr().err

@@ -98,9 +98,13 @@ def test_node_colours_are_the_agents_states_and_recent_exits_are_exits_within_th
     assert recent.any() and not recent.all()
 
 
-def test_the_network_figure_says_when_it_shows_a_sample(stepped):
-    title = network_view.network_figure(stepped).axes[0].get_title()
-    assert "sample of 1,000 of 5,000 agents" in title
+def test_the_network_figure_says_when_it_shows_a_sample_and_counts_what_it_draws(stepped):
+    figure = network_view.network_figure(stepped)
+    assert "sample of 1,000 of 5,000 agents" in figure.axes[0].get_title()
+    states, recent = network_view.node_colours(stepped, network_view.sample_of(stepped))
+    legend = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+    assert legend[State.COVERED] == f"covered ({np.count_nonzero(states == State.COVERED):,})"
+    assert legend[-1].endswith(f"({int(recent.sum()):,})")
     small = MutualAidModel(n_agents=500, rng=1)
     assert "all 500 agents" in network_view.network_figure(small).axes[0].get_title()
 
@@ -115,18 +119,24 @@ def _line(fig, axes_index: int, label: str):
 
 def test_every_panel_plots_the_model_table_in_its_stated_units(stepped):
     table = stepped.results()
-    membership = panels.membership_figure(stepped)
+    membership = panels.panel_figure(panels.MEMBERSHIP, stepped)
     np.testing.assert_allclose(_line(membership, 0, "members"), table["members"] / 1e6)
     np.testing.assert_allclose(_line(membership, 1, "joins"), table["joins"] / 1e3)
     np.testing.assert_allclose(_line(membership, 1, "exits: price"), table["exits_price"] / 1e3)
-    share = panels.share_figure(stepped)
+    share = panels.panel_figure(panels.SHARE, stepped)
     np.testing.assert_allclose(_line(share, 0, "share per member"), table["share_per_member"])
-    money = panels.money_figure(stepped)
+    money = panels.panel_figure(panels.MONEY, stepped)
     np.testing.assert_allclose(_line(money, 0, "platform subsidy"), table["platform_subsidy"] / 1e6)
-    consideration = panels.consideration_figure(stepped)
-    np.testing.assert_allclose(_line(consideration, 0, "non-members"), table["consider_rate_nonmembers"])
-    selection = panels.selection_figure(stepped)
-    np.testing.assert_allclose(selection.axes[0].get_lines()[0].get_ydata(), table["adverse_selection_index"])
+    selection = panels.panel_figure(panels.SELECTION, stepped)
+    np.testing.assert_allclose(_line(selection, 0, "non-members"), table["consider_rate_nonmembers"])
+    np.testing.assert_allclose(selection.axes[1].get_lines()[0].get_ydata(), table["adverse_selection_index"])
+    np.testing.assert_allclose(membership.axes[0].get_lines()[0].get_xdata(), panels.decimal_year(table["date"]))
+
+
+def test_decimal_years_place_dates_within_their_year():
+    np.testing.assert_allclose(
+        panels.decimal_year(["2019-01-01", "2019-07-02", "2020-01-01"]), [2019, 2019 + 182 / 365.25, 2020], atol=1e-4
+    )
 
 
 def test_year_to_date_share_restarts_each_calendar_year():
@@ -138,7 +148,7 @@ def test_year_to_date_share_restarts_each_calendar_year():
 
 
 def test_the_cap_line_is_the_cap_in_force_and_absent_in_years_without_one(stepped):
-    cap = _line(panels.share_figure(stepped), 1, "annual cap")
+    cap = _line(panels.panel_figure(panels.SHARE, stepped), 1, "annual cap")
     years = pd.to_datetime(stepped.results()["date"]).dt.year
     np.testing.assert_array_equal(np.isnan(cap), years < 2019)
     assert np.all(cap[years >= 2019] == 188.0)
@@ -146,9 +156,22 @@ def test_the_cap_line_is_the_cap_in_force_and_absent_in_years_without_one(steppe
 
 def test_panels_of_a_model_not_yet_stepped_say_so():
     model = MutualAidModel(n_agents=500, rng=1)
-    for make in panels.PANELS:
-        texts = [t.get_text() for ax in make(model).axes for t in ax.texts]
-        assert "no period run yet" in texts
+    for spec in panels.PANELS:
+        notes = [t for ax in panels.panel_figure(spec, model).axes for t in ax.texts if t.get_visible()]
+        assert [t.get_text() for t in notes] == ["no period run yet"]
+    model.step()
+    for spec in panels.PANELS:
+        assert not [t for ax in panels.panel_figure(spec, model).axes for t in ax.texts if t.get_visible()]
+
+
+def test_a_panel_is_kept_for_its_model_and_shows_each_new_period():
+    model = MutualAidModel(n_agents=500, rng=1)
+    model.step()
+    first = panels.live_panel(panels.MEMBERSHIP, model)
+    assert len(first.update(model).axes[0].get_lines()[0].get_xdata()) == 1
+    model.step()
+    assert panels.live_panel(panels.MEMBERSHIP, model) is first
+    assert len(panels.panel_figure(panels.MEMBERSHIP, model).axes[0].get_lines()[0].get_xdata()) == 2
 
 
 # ----------------------------------------------------------------------------- controls

@@ -76,7 +76,7 @@ def control_of(name: str, value: Any = None) -> dict[str, Any]:
     """
     parameter = get_parameter(name)
     value = parameter.validate(parameter.default if value is None else value)
-    label = f"{name} ({parameter.unit})" if parameter.unit not in ("-", "1") else name
+    label = name  # the unit is in `huzhu params`; long labels squeeze the slider
     if parameter.choices is not None:
         return {"type": "Select", "value": value, "values": list(parameter.choices), "label": label}
     if parameter.kind is bool:

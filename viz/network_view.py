@@ -23,6 +23,7 @@ from scipy.spatial import cKDTree
 
 from huzhu.agents.states import State
 from huzhu.model.network import CSRNetwork
+from huzhu.viz.panels import PANEL_DPI, PANEL_WIDTH_INCHES
 
 MAX_DRAWN_NODES = 1_000  # assumption: more points than this blur into one hairball in a 5-inch panel
 SAMPLE_SEEDS = 8  # breadth-first searches start from this many random agents, so the sample is not one neighbourhood
@@ -46,6 +47,7 @@ STATE_LABELS = {
     State.AGED_OUT: "aged out",
 }
 RECENT_EXIT_COLOUR = "#CC79A7"
+NETWORK_HEIGHT_INCHES = 5.2  # with the legend, fits a half-width cell of the page (about 580 x 390 pixels)
 
 
 @dataclass(frozen=True)
@@ -203,42 +205,63 @@ def node_colours(model, sample: NetworkSample) -> tuple[np.ndarray, np.ndarray]:
     return states, recent
 
 
-def network_figure(model, sample: NetworkSample | None = None) -> Figure:
-    """The sampled network, nodes coloured by state, recent exits ringed.
+class LiveNetworkView:
+    """The network figure of one model: ties and positions drawn once, colours redrawn.
 
     Args:
-        model: A MutualAidModel.
-        sample: The drawn sample (default: `sample_of(model)`).
+        model: The MutualAidModel it shows.
+        sample: The agents drawn (default: `sample_of(model)`).
     """
-    sample = sample or sample_of(model)
-    states, recent = node_colours(model, sample)
-    fig = Figure(figsize=(5.0, 5.0), dpi=90, layout="constrained")
-    ax = fig.add_subplot()
-    xy = sample.positions
-    ax.add_collection(LineCollection(xy[sample.edges], colors="#999999", linewidths=0.3, alpha=0.5, zorder=1))
-    palette = np.array([STATE_COLOURS[State(code)] for code in range(len(State))])
-    ax.scatter(xy[:, 0], xy[:, 1], s=9, c=palette[states], linewidths=0, zorder=2)
-    ax.scatter(
-        xy[recent, 0], xy[recent, 1], s=40, facecolors="none", edgecolors=RECENT_EXIT_COLOUR, linewidths=0.9, zorder=3
-    )
-    ax.set_aspect("equal")
-    ax.set_axis_off()
-    shown = (
-        f"a sample of {len(sample.nodes):,} of {sample.n_agents:,} agents"
-        if sample.is_sample
-        else (f"all {sample.n_agents:,} agents")
-    )
-    ax.set_title(f"Social network: {shown}", fontsize=9)
-    counts = np.bincount(states, minlength=len(State))
-    handles = [
-        Line2D([], [], ls="", marker="o", ms=5, color=STATE_COLOURS[s], label=f"{STATE_LABELS[s]} ({counts[s]:,})")
-        for s in State
-    ]
-    window = recent_exit_window_periods(model)
-    handles.append(
-        Line2D(
-            [], [], ls="", marker="o", ms=7, mfc="none", mec=RECENT_EXIT_COLOUR, label=f"left in last {window} periods"
+
+    def __init__(self, model, sample: NetworkSample | None = None):
+        self.sample = sample or sample_of(model)
+        self.figure = Figure(figsize=(PANEL_WIDTH_INCHES, NETWORK_HEIGHT_INCHES), dpi=PANEL_DPI)
+        self.figure.subplots_adjust(left=0.01, right=0.99, top=0.94, bottom=0.15)
+        ax = self.axes = self.figure.add_subplot()
+        xy = self.sample.positions
+        ax.add_collection(LineCollection(xy[self.sample.edges], colors="#999999", linewidths=0.3, alpha=0.5, zorder=1))
+        self.nodes = ax.scatter(xy[:, 0], xy[:, 1], s=10, c=STATE_COLOURS[State.OUTSIDER], linewidths=0, zorder=2)
+        self.rings = ax.scatter(
+            [], [], s=45, facecolors="none", edgecolors=RECENT_EXIT_COLOUR, linewidths=0.9, zorder=3
         )
-    )
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=4, frameon=False, fontsize=7)
-    return fig
+        ax.set_aspect("equal")
+        ax.set_axis_off()
+        ax.autoscale_view()
+        n = self.sample.n_agents
+        shown = (
+            f"a sample of {len(self.sample.nodes):,} of {n:,} agents" if self.sample.is_sample else f"all {n:,} agents"
+        )
+        ax.set_title(f"Social network: {shown}", fontsize=10)
+        self.window = recent_exit_window_periods(model)
+        handles = [
+            Line2D([], [], ls="", marker="o", ms=5, color=STATE_COLOURS[s], label=STATE_LABELS[s]) for s in State
+        ]
+        handles.append(
+            Line2D([], [], ls="", marker="o", ms=7, mfc="none", mec=RECENT_EXIT_COLOUR,
+                   label=f"left in last {self.window} periods")
+        )  # fmt: skip
+        self.legend = ax.legend(
+            handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=4, frameon=False, fontsize=8
+        )
+        self._palette = np.array([STATE_COLOURS[State(code)] for code in range(len(State))])
+
+    def update(self, model) -> Figure:
+        """Colour the drawn agents by their state now; ring the recent exits."""
+        states, recent = node_colours(model, self.sample)
+        self.nodes.set_facecolors(self._palette[states])
+        self.rings.set_offsets(self.sample.positions[recent] if recent.any() else np.empty((0, 2)))
+        counts = np.bincount(states, minlength=len(State))
+        for text, state in zip(self.legend.get_texts(), State, strict=False):
+            text.set_text(f"{STATE_LABELS[state]} ({counts[state]:,})")
+        self.legend.get_texts()[-1].set_text(f"left in last {self.window} periods ({int(recent.sum()):,})")
+        return self.figure
+
+
+_VIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def network_figure(model) -> Figure:
+    """The model's network figure, up to date (one LiveNetworkView per model)."""
+    if model not in _VIEWS:
+        _VIEWS[model] = LiveNetworkView(model)
+    return _VIEWS[model].update(model)

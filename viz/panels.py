@@ -1,26 +1,32 @@
 """Time-series panels of a running model, drawn from its period table.
 
-Each function takes a `MutualAidModel` and returns a matplotlib Figure of the periods
-run so far; the browser app shows them and redraws them after every step. They read
-only `model.results()` and the platform's cap rule, so the panels show exactly the
+A panel is declared once (`PanelSpec`: its axes, and the series each plots as a function
+of the model and its period table) and drawn by one class, `LivePanel`, which keeps its
+figure for the model's life and after each step only replaces the lines' data. Keeping
+the figure keeps matplotlib's text-layout cache warm, which halves a redraw. The panels
+read only `model.results()` and the platform's cap rule, so they show exactly the
 columns of docs/ODD.md, section 7.10.
 """
 
 from __future__ import annotations
 
+import io
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from huzhu.model.model import EXIT_COLUMNS
 
-PANEL_SIZE_INCHES = (5.0, 3.2)
-PANEL_DPI = 90
+PANEL_WIDTH_INCHES = 7.0
+PANEL_ROW_HEIGHT_INCHES = 2.05
+PANEL_DPI = 72  # the page shows the PNG at its pixel size: 504 pixels wide, a half-width cell of the page
 EXIT_LABELS = {
     "exits_price": "price",
     "exits_contagion": "contagion",
@@ -30,42 +36,42 @@ EXIT_LABELS = {
 }
 assert set(EXIT_LABELS) == set(EXIT_COLUMNS.values()), "every exit reason needs a label"
 
-
-def _figure(rows: int = 1) -> tuple[Figure, list[Axes]]:
-    height = PANEL_SIZE_INCHES[1] * (1.45 if rows > 1 else 1)
-    fig = Figure(figsize=(PANEL_SIZE_INCHES[0], height), dpi=PANEL_DPI, layout="constrained")
-    axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0].tolist()
-    for ax in axes:
-        ax.spines[["top", "right"]].set_visible(False)
-        ax.tick_params(labelsize=7)
-        locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
-        ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    return fig, axes
+Values = Callable[[object, pd.DataFrame], np.ndarray]
 
 
-def _finish(ax: Axes, title: str, ylabel: str, table: pd.DataFrame, legend: bool = True) -> None:
-    ax.set_title(title, fontsize=9, loc="left")
-    ax.set_ylabel(ylabel, fontsize=8)
-    if table.empty:
-        ax.text(0.5, 0.5, "no period run yet", transform=ax.transAxes, ha="center", va="center", color="0.5")
-    elif legend and ax.get_legend_handles_labels()[0]:
-        ax.legend(frameon=False, fontsize=7, ncol=2)
+@dataclass(frozen=True)
+class Series:
+    """One line: its legend label, its values per period, and its matplotlib style."""
+
+    label: str
+    values: Values
+    style: dict = field(default_factory=dict)
 
 
-def membership_figure(model) -> Figure:
-    """Members (million) and the period's joins and exits by reason (thousand people)."""
-    table = model.results()
-    fig, (top, bottom) = _figure(rows=2)
-    if not table.empty:
-        top.plot(table["date"], table["members"] / 1e6, color="C0", label="members")
-        top.plot(table["date"], table["covered"] / 1e6, color="C0", ls="--", lw=0.8, label="covered")
-        bottom.plot(table["date"], table["joins"] / 1e3, color="k", lw=1.2, label="joins")
-        for column, label in EXIT_LABELS.items():
-            bottom.plot(table["date"], table[column] / 1e3, lw=0.9, label=f"exits: {label}")
-    _finish(top, "Members", "people (million)", table)
-    _finish(bottom, "Joins and exits by reason", "people per period (thousand)", table)
-    return fig
+@dataclass(frozen=True)
+class AxesSpec:
+    """One axes of a panel."""
+
+    title: str
+    ylabel: str
+    series: tuple[Series, ...]
+    ylim: tuple[float, float] | None = None
+    reference_y: float | None = None  # a dashed horizontal reference line
+    legend: bool = True
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    """A panel: a name and its axes, one above the other, sharing the calendar axis."""
+
+    name: str
+    axes: tuple[AxesSpec, ...]
+
+
+def decimal_year(dates) -> np.ndarray:
+    """Dates as years with a fraction (2019.5 is 2 July 2019)."""
+    dates = pd.to_datetime(pd.Series(dates))
+    return (dates.dt.year + (dates.dt.day_of_year - 1) / 365.25).to_numpy(dtype=float)
 
 
 def year_to_date_share(table: pd.DataFrame) -> pd.Series:
@@ -74,59 +80,141 @@ def year_to_date_share(table: pd.DataFrame) -> pd.Series:
     return table["share_per_member"].groupby(years).cumsum()
 
 
-def share_figure(model) -> Figure:
-    """Share per member per period, and the year-to-date share against the annual cap (CNY)."""
-    table = model.results()
-    fig, (top, bottom) = _figure(rows=2)
-    if not table.empty:
-        top.plot(table["date"], table["share_per_member"], color="C3", lw=0.9, label="share per member")
-        top.plot(table["date"], table["expected_cost_per_member"], color="0.4", lw=0.8, ls=":", label="expected cost")
-        bottom.plot(table["date"], year_to_date_share(table), color="C3", label="year to date")
-        caps = np.array([model.platform.cap_in_force(d.year) for d in pd.to_datetime(table["date"])])
-        if np.isfinite(caps).any():
-            bottom.plot(table["date"], np.where(np.isfinite(caps), caps, np.nan), color="k", ls="--", lw=0.8,
-                        label="annual cap")  # fmt: skip
-    _finish(top, "Share per member per period", "CNY per period", table)
-    _finish(bottom, "Share per member this year", "CNY", table)
-    return fig
+def cap_in_force(model, table: pd.DataFrame) -> np.ndarray:
+    """The annual cap in force at each period (CNY per year; nan in years without one)."""
+    caps = np.array([model.platform.cap_in_force(d.year) for d in pd.to_datetime(table["date"])], dtype=float)
+    return np.where(np.isfinite(caps), caps, np.nan)
 
 
-def money_figure(model) -> Figure:
-    """The platform's fee revenue, subsidy and insurance commission per period (million CNY)."""
-    table = model.results()
-    fig, (ax,) = _figure()
-    if not table.empty:
-        for column, label, colour in (
-            ("fee_revenue", "management fee", "C1"),
-            ("platform_subsidy", "platform subsidy", "C4"),
-            ("commission_revenue", "insurance commission", "C5"),
-        ):
-            ax.plot(table["date"], table[column] / 1e6, color=colour, lw=0.9, label=label)
-    _finish(ax, "Platform money", "million CNY per period", table)
-    return fig
+def _column(name: str, scale: float = 1.0) -> Values:
+    return lambda model, table: table[name].to_numpy(dtype=float) / scale
 
 
-def consideration_figure(model) -> Figure:
-    """Shares of members and of non-members considering commercial insurance."""
-    table = model.results()
-    fig, (ax,) = _figure()
-    if not table.empty:
-        ax.plot(table["date"], table["consider_rate_members"], color="C0", label="members")
-        ax.plot(table["date"], table["consider_rate_nonmembers"], color="0.5", label="non-members")
-        ax.set_ylim(0, 1)
-    _finish(ax, "Considering commercial insurance", "share", table)
-    return fig
+MEMBERSHIP = PanelSpec(
+    "membership",
+    (
+        AxesSpec("Members", "people (million)", (
+            Series("members", _column("members", 1e6), {"color": "C0"}),
+            Series("covered", _column("covered", 1e6), {"color": "C0", "ls": "--", "lw": 0.8}),
+        )),
+        AxesSpec("Joins and exits by reason", "people per period (thousand)", (
+            Series("joins", _column("joins", 1e3), {"color": "k", "lw": 1.2}),
+            *(Series(f"exits: {label}", _column(column, 1e3), {"lw": 0.9}) for column, label in EXIT_LABELS.items()),
+        )),
+    ),
+)  # fmt: skip
+
+SHARE = PanelSpec(
+    "share",
+    (
+        AxesSpec("Share per member per period", "CNY per period", (
+            Series("share per member", _column("share_per_member"), {"color": "C3", "lw": 0.9}),
+            Series("expected cost", _column("expected_cost_per_member"), {"color": "0.4", "lw": 0.8, "ls": ":"}),
+        )),
+        AxesSpec("Share per member this year", "CNY", (
+            Series("year to date", lambda model, table: year_to_date_share(table).to_numpy(), {"color": "C3"}),
+            Series("annual cap", cap_in_force, {"color": "k", "ls": "--", "lw": 0.8}),
+        )),
+    ),
+)  # fmt: skip
+
+MONEY = PanelSpec(
+    "money",
+    (
+        AxesSpec("Platform money", "million CNY per period", (
+            Series("management fee", _column("fee_revenue", 1e6), {"color": "C1", "lw": 0.9}),
+            Series("platform subsidy", _column("platform_subsidy", 1e6), {"color": "C4", "lw": 0.9}),
+            Series("insurance commission", _column("commission_revenue", 1e6), {"color": "C5", "lw": 0.9}),
+        )),
+    ),
+)  # fmt: skip
+
+SELECTION = PanelSpec(
+    "selection",
+    (
+        AxesSpec("Considering commercial insurance", "share", (
+            Series("members", _column("consider_rate_members"), {"color": "C0"}),
+            Series("non-members", _column("consider_rate_nonmembers"), {"color": "0.5"}),
+        ), ylim=(0.0, 1.0)),
+        AxesSpec("Adverse-selection index", "members' / eligible risk", (
+            Series("adverse-selection index", _column("adverse_selection_index"), {"color": "C2"}),
+        ), reference_y=1.0, legend=False),
+    ),
+)  # fmt: skip
+
+PANELS = (MEMBERSHIP, SHARE, MONEY, SELECTION)
 
 
-def selection_figure(model) -> Figure:
-    """Adverse-selection index: members' mean risk over the eligible population's."""
-    table = model.results()
-    fig, (ax,) = _figure()
-    if not table.empty:
-        ax.plot(table["date"], table["adverse_selection_index"], color="C2")
-        ax.axhline(1.0, color="0.6", lw=0.6, ls="--")
-    _finish(ax, "Adverse-selection index", "members' risk / eligible risk", table, legend=False)
-    return fig
+class LivePanel:
+    """A panel's figure for one model, redrawn in place as the model runs.
+
+    The x axis spans the model's whole calendar (launch to closure) so the axes do not
+    move as periods are added; margins are fixed (no constrained layout).
+
+    Args:
+        spec: What the panel plots.
+        model: The MutualAidModel it shows.
+    """
+
+    def __init__(self, spec: PanelSpec, model):
+        self.spec = spec
+        rows = len(spec.axes)
+        height = PANEL_ROW_HEIGHT_INCHES * rows + 0.45
+        self.figure = Figure(figsize=(PANEL_WIDTH_INCHES, height), dpi=PANEL_DPI)
+        self.figure.subplots_adjust(left=0.1, right=0.98, top=1 - 0.3 / height, bottom=0.3 / height, hspace=0.5)
+        axes = self.figure.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
+        start, end = decimal_year([model.calendar.date(0), model.params["closure_date"]])
+        years = np.arange(int(np.ceil(start)), int(end) + 1)
+        self.axes = list(axes)
+        self.lines = []
+        for ax, axes_spec in zip(self.axes, spec.axes, strict=True):
+            ax.spines[["top", "right"]].set_visible(False)
+            ax.tick_params(labelsize=8)
+            ax.set_xlim(start, end + 1 / 24)
+            ax.set_xticks(years, [str(y) for y in years])
+            ax.set_title(axes_spec.title, fontsize=10, loc="left")
+            ax.set_ylabel(axes_spec.ylabel, fontsize=9)
+            self.lines.append([ax.plot([], [], label=s.label, **s.style)[0] for s in axes_spec.series])
+            if axes_spec.reference_y is not None:
+                ax.axhline(axes_spec.reference_y, color="0.6", lw=0.6, ls="--")
+            if axes_spec.legend:
+                ax.legend(frameon=False, fontsize=8, ncol=3, loc="upper left")
+        self.empty_note = self.axes[0].text(
+            0.5, 0.5, "no period run yet", transform=self.axes[0].transAxes, ha="center", va="center", color="0.5"
+        )
+
+    def update(self, model) -> Figure:
+        """Plot the model's periods so far; return the figure."""
+        table = model.results()
+        self.empty_note.set_visible(table.empty)
+        x = decimal_year(table["date"]) if not table.empty else np.empty(0)
+        for ax, axes_spec, lines in zip(self.axes, self.spec.axes, self.lines, strict=True):
+            for line, series in zip(lines, axes_spec.series, strict=True):
+                line.set_data(x, series.values(model, table) if not table.empty else np.empty(0))
+            ax.relim()
+            ax.autoscale_view(scalex=False)
+            if axes_spec.ylim is not None:
+                ax.set_ylim(*axes_spec.ylim)
+        return self.figure
+
+    def png(self, model) -> bytes:
+        """The updated figure as PNG bytes."""
+        buffer = io.BytesIO()
+        self.update(model).savefig(buffer, format="png")
+        return buffer.getvalue()
 
 
-PANELS = (membership_figure, share_figure, money_figure, consideration_figure, selection_figure)
+_LIVE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def live_panel(spec: PanelSpec, model) -> LivePanel:
+    """The model's LivePanel of `spec`, made on first use and kept for the model's life."""
+    panels = _LIVE.setdefault(model, {})
+    if spec.name not in panels:
+        panels[spec.name] = LivePanel(spec, model)
+    return panels[spec.name]
+
+
+def panel_figure(spec: PanelSpec, model) -> Figure:
+    """The panel `spec` of `model`, up to date."""
+    return live_panel(spec, model).update(model)
