@@ -68,7 +68,11 @@ def _figure_component(name: str, make_figure):
 
     def component(model):
         figure = solara.use_memo(lambda: make_figure(model), dependencies=[model, model.period])
-        return solara.FigureMatplotlib(figure, dependencies=[model, model.period], format="png")
+        # Fast PNG compression: the image crosses a local socket, and zlib level 6 costs
+        # a tenth of a step's redraw.
+        return solara.FigureMatplotlib(
+            figure, dependencies=[model, model.period], format="png", pil_kwargs={"compress_level": 1}
+        )
 
     component.__name__ = name
     return component

@@ -149,6 +149,15 @@ def set_slider(page, label: str, presses: int) -> float:
     return float(thumb.get_attribute("aria-valuenow"))
 
 
+def set_slider_to(page, label: str, value: float, step: float) -> float:
+    """Put the slider labelled `label` at `value` (Home, then `step`s up); return its value."""
+    thumb = page.get_by_role("slider", name=label, exact=True)
+    thumb.focus()
+    thumb.press("Home")
+    low = float(thumb.get_attribute("aria-valuemin"))
+    return set_slider(page, label, round((value - low) / step))
+
+
 def screenshot(path: Path, steps: int = 40) -> None:
     """Serve the app, run `steps` periods and save a full-page screenshot to `path`."""
     with served_app() as address, browser_page() as page:
@@ -156,7 +165,10 @@ def screenshot(path: Path, steps: int = 40) -> None:
         wait_until_rendered(page)
         for _ in range(steps):
             step_and_wait(page)
-        page.screenshot(path=str(path), full_page=True)
+        bottom = page.evaluate(
+            "Math.max(...[...document.querySelectorAll('.vue-grid-item')].map(e => e.getBoundingClientRect().bottom))"
+        )
+        page.screenshot(path=str(path), clip={"x": 0, "y": 0, "width": VIEWPORT["width"], "height": bottom + 16})
 
 
 def main(argv: list[str] | None = None) -> int:
