@@ -34,13 +34,15 @@ def address():
 
 
 @pytest.fixture
-def page(address):
+def page(address, request):
     with browser.browser_page() as page:
         traffic = browser.Traffic(page)
         page.goto(address)
         browser.wait_until_rendered(page)
         page.traffic = traffic
         yield page
+        # The page as the test left it, passed or failed.
+        page.screenshot(path=str(ARTIFACTS / f"viz-{request.node.name}.png"), full_page=True)
 
 
 def test_the_page_renders_the_date_the_network_and_every_panel_from_this_machine_alone(page):

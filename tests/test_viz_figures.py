@@ -164,6 +164,12 @@ def test_panels_of_a_model_not_yet_stepped_say_so():
         assert not [t for ax in panels.panel_figure(spec, model).axes for t in ax.texts if t.get_visible()]
 
 
+def test_every_figure_names_the_period_it_shows(stepped):
+    expected = f"period 29, {stepped.calendar.date(29):%d %b %Y}"
+    for figure in [network_view.network_figure(stepped), *(panels.panel_figure(s, stepped) for s in panels.PANELS)]:
+        assert expected in [t.get_text() for t in figure.texts]
+
+
 def test_a_panel_is_kept_for_its_model_and_shows_each_new_period():
     model = MutualAidModel(n_agents=500, rng=1)
     model.step()

@@ -127,6 +127,19 @@ def step_and_wait(page) -> None:
     before_period = page.locator("#huzhu-period").inner_text() if page.locator("#huzhu-period").count() else None
     before = figure_sources(page)
     page.get_by_role("button", name="Step", exact=True).click()
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        _wait_for_redraw(page, before_period, before_text, before)
+    except PlaywrightTimeout:
+        period = page.locator("#huzhu-period").all_inner_texts()
+        changed = [new != old for new, old in zip(figure_sources(page), before, strict=False)]
+        raise AssertionError(
+            f"Step did not redraw the page: period {before_period} -> {period}, figures redrawn {changed}"
+        ) from None
+
+
+def _wait_for_redraw(page, before_period, before_text, before) -> None:
     page.wait_for_function(
         """([period, date, old]) => {
             const p = document.querySelector('#huzhu-period');

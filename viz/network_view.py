@@ -23,7 +23,7 @@ from scipy.spatial import cKDTree
 
 from huzhu.agents.states import State
 from huzhu.model.network import CSRNetwork
-from huzhu.viz.panels import PANEL_DPI, PANEL_WIDTH_INCHES
+from huzhu.viz.panels import PANEL_DPI, PANEL_WIDTH_INCHES, shown_period
 
 MAX_DRAWN_NODES = 1_000  # assumption: more points than this blur into one hairball in a 5-inch panel
 SAMPLE_SEEDS = 8  # breadth-first searches start from this many random agents, so the sample is not one neighbourhood
@@ -243,11 +243,13 @@ class LiveNetworkView:
         self.legend = ax.legend(
             handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=4, frameon=False, fontsize=8
         )
+        self.date_note = self.figure.text(0.99, 0.99, "", ha="right", va="top", fontsize=8, color="0.4")
         self._palette = np.array([STATE_COLOURS[State(code)] for code in range(len(State))])
 
     def update(self, model) -> Figure:
         """Colour the drawn agents by their state now; ring the recent exits."""
         states, recent = node_colours(model, self.sample)
+        self.date_note.set_text(shown_period(model))
         self.nodes.set_facecolors(self._palette[states])
         self.rings.set_offsets(self.sample.positions[recent] if recent.any() else np.empty((0, 2)))
         counts = np.bincount(states, minlength=len(State))

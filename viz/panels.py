@@ -86,6 +86,13 @@ def cap_in_force(model, table: pd.DataFrame) -> np.ndarray:
     return np.where(np.isfinite(caps), caps, np.nan)
 
 
+def shown_period(model) -> str:
+    """The last period run, as every figure of the page labels itself."""
+    if model.period == 0:
+        return "no period run yet"
+    return f"period {model.period - 1}, {model.calendar.date(model.period - 1):%d %b %Y}"
+
+
 def _column(name: str, scale: float = 1.0) -> Values:
     return lambda model, table: table[name].to_numpy(dtype=float) / scale
 
@@ -182,11 +189,13 @@ class LivePanel:
         self.empty_note = self.axes[0].text(
             0.5, 0.5, "no period run yet", transform=self.axes[0].transAxes, ha="center", va="center", color="0.5"
         )
+        self.date_note = self.figure.text(0.98, 1 - 0.12 / height, "", ha="right", va="top", fontsize=8, color="0.4")
 
     def update(self, model) -> Figure:
         """Plot the model's periods so far; return the figure."""
         table = model.results()
         self.empty_note.set_visible(table.empty)
+        self.date_note.set_text(shown_period(model))
         x = decimal_year(table["date"]) if not table.empty else np.empty(0)
         for ax, axes_spec, lines in zip(self.axes, self.spec.axes, self.lines, strict=True):
             for line, series in zip(lines, axes_spec.series, strict=True):
