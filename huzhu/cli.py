@@ -49,7 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--agents", type=int, metavar="N", help="number of agents (parameter n_agents)")
     run.add_argument("--seed", type=int, metavar="S", help="integer seed (default: drawn and recorded in the manifest)")
     run.add_argument(
-        "--preset", default="default", metavar="NAME", help=f"parameter preset: {', '.join(PRESETS)} (default: default)"
+        "--preset",
+        default="xianghubao",
+        metavar="NAME",
+        help=f"parameter preset: {', '.join(PRESETS)} (default: xianghubao, calibrated to the record until 2020)",
     )
     run.add_argument(
         "--set",
@@ -110,6 +113,52 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("dir", type=Path, metavar="DIR", help="an experiment folder written by huzhu sweep")
     report.set_defaults(handler=_report)
 
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="estimate the behavioural parameters from Xianghubao's record up to a cutoff",
+        description="Pattern-oriented calibration (Optuna TPE over the batch-experiment executors, common "
+        "random numbers across candidates) of the parameters the data cannot give directly, on the "
+        "observations dated on or before --until. Writes DIR/: manifest.json, trials.csv, near_best.csv, "
+        "fit.csv, fit.png/.pdf and, with --profile, profiles.csv/.png/.pdf.",
+    )
+    calibrate.add_argument("--until", default="2020-12-31", metavar="DATE", help="data cutoff (default: 2020-12-31)")
+    calibrate.add_argument(
+        "--budget", type=int, default=100, metavar="N", help="candidate parameter sets (default 100)"
+    )
+    calibrate.add_argument("--replications", type=int, default=2, metavar="R", help="runs per candidate (default 2)")
+    calibrate.add_argument("--agents", type=int, default=200_000, metavar="N", help="agents per run (default 200,000)")
+    calibrate.add_argument("--seed", type=int, default=20181016, metavar="S", help="seed (default 20181016)")
+    calibrate.add_argument(
+        "--parameters", metavar="A,B,...", help="calibrate only these (default: all of docs/calibration.md)"
+    )
+    calibrate.add_argument("--profile", action="store_true", help="also profile the distance along each parameter")
+    calibrate.add_argument(
+        "--out", type=Path, metavar="DIR", help="output folder (default: results/calibration-until-DATE)"
+    )
+    _executor_arguments(calibrate)
+    calibrate.set_defaults(handler=_calibrate)
+
+    forecast = commands.add_parser(
+        "forecast",
+        help="run the calibrated parameter sets beyond the data, with prediction intervals",
+        description="Run every near-best parameter set of a calibration x its replications to --until and write "
+        "DIR/forecast_periods.csv, forecast_years.csv and forecast.png/.pdf: median and 5-95% intervals of "
+        "members, share per member (per period and per year), cases, people aided, fee revenue and subsidy.",
+    )
+    forecast.add_argument("--calibrated-until", required=True, metavar="DATE", help="data cutoff of the calibration")
+    forecast.add_argument("--until", default="2022-01-28", metavar="DATE", help="last date forecast (default: closure)")
+    forecast.add_argument(
+        "--calibration",
+        type=Path,
+        metavar="DIR",
+        help="calibration folder (default: results/calibration-until-DATE, else the shipped xianghubao calibration)",
+    )
+    forecast.add_argument(
+        "--out", type=Path, metavar="DIR", help="output folder (default: the calibration folder's forecast/)"
+    )
+    _executor_arguments(forecast)
+    forecast.set_defaults(handler=_forecast)
+
     viz = commands.add_parser(
         "viz",
         help="explore the model in the browser (Mesa SolaraViz, works offline)",
@@ -128,10 +177,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _experiment_arguments(parser: argparse.ArgumentParser) -> None:
-    from huzhu.experiments.executors import EXECUTORS
-
     parser.add_argument("file", type=Path, metavar="FILE", help="experiment file (TOML)")
     parser.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: results/NAME)")
+    _executor_arguments(parser)
+    parser.add_argument("--retry-failed", action="store_true", help="run the runs that failed before again")
+    parser.add_argument("--replications", type=int, metavar="R", help="replace the file's replications")
+    parser.add_argument("--agents", type=int, metavar="N", help="replace n_agents of the file's [base]")
+
+
+def _executor_arguments(parser: argparse.ArgumentParser) -> None:
+    from huzhu.experiments.executors import EXECUTORS
+
     parser.add_argument(
         "--executor", choices=EXECUTORS, default="processes", help="where runs are computed (default: processes)"
     )
@@ -140,9 +196,6 @@ def _experiment_arguments(parser: argparse.ArgumentParser) -> None:
         "--scheduler", metavar="ADDRESS", help="use a running Dask cluster, e.g. tcp://10.0.0.1:8786 (dask-jobqueue)"
     )
     parser.add_argument("--dask-local", type=int, metavar="N", help="start a Dask LocalCluster with N workers")
-    parser.add_argument("--retry-failed", action="store_true", help="run the runs that failed before again")
-    parser.add_argument("--replications", type=int, metavar="R", help="replace the file's replications")
-    parser.add_argument("--agents", type=int, metavar="N", help="replace n_agents of the file's [base]")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -206,6 +259,103 @@ def _report(args: argparse.Namespace) -> int:
 
     files = write_report(args.dir)
     print(f"wrote {', '.join(map(str, files))}")
+    return 0
+
+
+def _date(name: str, text: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{name} {text!r} is not an ISO date (YYYY-MM-DD)") from None
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from tqdm import tqdm
+
+    from huzhu.calibration.calibrate import SEARCHED, CalibrationSettings, calibrate, profile
+    from huzhu.calibration.forecast import fit, run_sets
+    from huzhu.calibration.outputs import profile_figure, write_calibration
+    from huzhu.experiments.executors import make_executor
+
+    until = _date("--until", args.until)
+    parameters = tuple(args.parameters.split(",")) if args.parameters else tuple(s.name for s in SEARCHED)
+    settings = CalibrationSettings(
+        until=until, budget=args.budget, replications=args.replications, n_agents=args.agents, seed=args.seed,
+        parameters=parameters,
+    )  # fmt: skip
+    settings.validate()
+    out = args.out or Path("results") / f"calibration-until-{until}"
+    started = dt.datetime.now(dt.UTC)
+    executor = make_executor(args.executor, args.workers, args.scheduler, args.dask_local)
+    try:
+        with tqdm(total=settings.budget, desc="calibrate", unit="set", disable=args.quiet) as bar:
+
+            def progress(done: int, best: float) -> None:
+                bar.update(done - bar.n)
+                bar.set_postfix(best=f"{best:.3g}")
+
+            calibration = calibrate(settings, executor, progress=progress)
+        parameter_sets = calibration.near_best[list(parameters)].to_dict(orient="records")
+        table = fit(settings, calibration.targets, run_sets(settings, parameter_sets, until, executor))
+        files = write_calibration(calibration, table, out, started)
+        if args.profile:
+            profiles = profile(settings, calibration.best, executor)
+            profiles.to_csv(out / "profiles.csv", index=False)
+            files += [out / "profiles.csv", *profile_figure(profiles, out / "profiles.png")]
+    finally:
+        executor.close()
+    best = calibration.trials["distance"].min()
+    print(f"huzhu calibrate: {settings.budget} sets, best distance {best:.3g}, {len(calibration.near_best)} near-best")
+    for name, value in calibration.best.items():
+        print(f"  {name} = {value:.4g}")
+    print(f"wrote {', '.join(map(str, files))}")
+    return 0
+
+
+def _forecast(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from huzhu.calibration.forecast import period_forecast, run_sets, year_forecast
+    from huzhu.calibration.observations import data_path, load_observations
+    from huzhu.calibration.outputs import CalibrationFolderError, forecast_figure, read_manifest, settings_from
+    from huzhu.experiments.executors import make_executor
+
+    cutoff = _date("--calibrated-until", args.calibrated_until)
+    until = _date("--until", args.until)
+    folder = args.calibration or Path("results") / f"calibration-until-{cutoff}"
+    if args.calibration is None and not (folder / "manifest.json").is_file():
+        folder = data_path("xianghubao_calibration.json")  # the shipped calibration of the xianghubao preset
+    manifest = read_manifest(folder)
+    if manifest["data_cutoff"] != cutoff.isoformat():
+        raise CalibrationFolderError(
+            f"{folder}: calibrated on data until {manifest['data_cutoff']}, not {cutoff}: run "
+            f"huzhu calibrate --until {cutoff} first"
+        )
+    if until <= cutoff:
+        raise ValueError(f"--until {until} is not after the data cutoff {cutoff}: nothing to forecast")
+    settings = settings_from(manifest)
+    out = args.out or (args.calibration or Path("results") / f"calibration-until-{cutoff}") / "forecast"
+    out.mkdir(parents=True, exist_ok=True)
+    executor = make_executor(args.executor, args.workers, args.scheduler, args.dask_local)
+    started = dt.datetime.now()
+    try:
+        tables = run_sets(settings, manifest["near_best"], until, executor)
+    finally:
+        executor.close()
+    periods, years = period_forecast(tables), year_forecast(tables)
+    periods.to_csv(out / "forecast_periods.csv", index=False)
+    years.to_csv(out / "forecast_years.csv", index=False)
+    figures = forecast_figure(periods, years, load_observations(), cutoff, out / "forecast.png")
+    seconds = (dt.datetime.now() - started).total_seconds()
+    print(
+        f"huzhu forecast: {len(manifest['near_best'])} sets x {settings.replications} replications in {seconds:.0f} s"
+    )
+    print(years.to_string(index=False, float_format=lambda x: f"{x:,.1f}"))
+    print(f"wrote {out / 'forecast_periods.csv'}, {out / 'forecast_years.csv'}, {', '.join(map(str, figures))}")
     return 0
 
 

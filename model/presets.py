@@ -1,14 +1,35 @@
-"""Named parameter presets: the default scenario and the ablations mechanism tests use."""
+"""Named parameter presets: the documented defaults, the calibrated Xianghubao scenario,
+and the ablations mechanism tests use."""
 
 from __future__ import annotations
 
+import json
+from importlib import resources
 from typing import Any
 
 from huzhu.model.parameters import ParameterError, get_parameter
 
+#: The calibration behind the `xianghubao` preset (`huzhu calibrate`; docs/calibration.md):
+#: its settings (data cutoff, seed, agents, budget), times, versions, best and near-best sets.
+CALIBRATION_FILE = "xianghubao_calibration.json"
+
+
+def xianghubao_calibration() -> dict[str, Any]:
+    """The shipped calibration manifest of the `xianghubao` preset."""
+    return json.loads(resources.files("huzhu.data").joinpath(CALIBRATION_FILE).read_text())
+
+
+def _calibrated() -> dict[str, Any]:
+    manifest = xianghubao_calibration()
+    return {**manifest["settings"]["fixed"], **manifest["best"]}
+
+
 PRESETS: dict[str, dict[str, Any]] = {
     # Documented defaults of model/parameters.py.
     "default": {},
+    # The defaults with the behavioural parameters estimated from Xianghubao's record to
+    # 2020-12-31 (data/xianghubao_calibration.json holds the provenance).
+    "xianghubao": _calibrated(),
     # Everyone carries the same risk and knows it; no one is screened or selected.
     "homogeneous_risk": {
         "risk_heterogeneity": "none",

@@ -1,0 +1,1 @@
+"""Calibration to Xianghubao 2018-2020 and forecasts beyond the data."""

@@ -1,0 +1,202 @@
+"""Observations as targets the model's period table can be compared with, and the distance.
+
+Each observation of the critical-illness plan becomes a `Target`: the model quantity on
+the same date and in the same unit (table below), the observed value, and the standard
+deviation of its log, which adds the observation's own uncertainty and the model's
+resolution: a simulated count of people is a count of agents times the people each
+stands for, so a target resting on n agent-events has a Poisson relative error of
+1/sqrt(n x replications).
+
+| quantity | model (docs/ODD.md 7.10) |
+|---|---|
+| members | `members` at the date, interpolated linearly within its period |
+| share_per_member_per_period | `share_per_member` of the period holding the date |
+| cases_per_period | `claims` of that period |
+| cumulative_aided | `cumulative_aided` at the end of that period |
+| share_per_member_per_year, aided_in_year | sum of `share_per_member`, `claims` over the year's periods |
+| total_shared_in_year, management_fees_in_year | sum of `shared_total`, `fee_revenue` over them |
+| mean_member_age | mean of `mean_member_age` over the periods of the year |
+| consider_rate_members, consider_rate_nonmembers | the rate at the end of the period holding the date |
+
+Distance: the mean over the targets used of z^2, z = log((s + c) / (o + c)) / sigma, with s
+the simulated value averaged over replications, o the observed value, and c half an
+agent-event for counts (so a run with none stays finite) or a thousandth of the observed
+value for amounts (an amount or rate observed as 0 is not used). A missing simulated value
+(a rate with no members left) counts as 0. The distance is 0 for a perfect match and grows
+with every error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from huzhu.calibration.observations import MODELLED_PLAN
+from huzhu.model.calendar import Calendar
+
+#: Standard deviation of the log of each kind of observation (its own uncertainty).
+OBSERVATION_SIGMA = {
+    "members": 0.05,  # assumption: published round figures (3M, 12M, 50M, 100M), about +-5%
+    "share_per_member_per_period": 0.2,  # assumption: announced periods need not match half months
+    "cases_per_period": 0.1,  # assumption: cases announced per period, round figures
+    "cumulative_aided": 0.05,  # assumption: published totals
+    "share_per_member_per_year": 0.05,  # assumption: a member's yearly total, published to the cent
+    "aided_in_year": 0.05,  # assumption: published totals
+    "total_shared_in_year": 0.1,  # "about 99亿" (XHB 2020 report via blog.wongcw.com)
+    "management_fees_in_year": 0.05,  # assumption: reported to the 0.01亿
+    "mean_member_age": 0.03,  # assumption: one year in 34.4
+    "consider_rate_members": 0.15,  # assumption: a reported survey answer, wording unknown
+    "consider_rate_nonmembers": 0.15,  # assumption: "about 20%"
+}
+LAUNCH_PERIOD_SIGMA = 0.25  # assumption: most of the launch half month's joining came in its first days
+COUNTS = ("members", "cases_per_period", "cumulative_aided", "aided_in_year")
+YEAR_SUMS = {
+    "share_per_member_per_year": "share_per_member",
+    "aided_in_year": "claims",
+    "total_shared_in_year": "shared_total",
+    "management_fees_in_year": "fee_revenue",
+}
+PERIOD_VALUES = {
+    "share_per_member_per_period": "share_per_member",
+    "cases_per_period": "claims",
+    "cumulative_aided": "cumulative_aided",
+    "consider_rate_members": "consider_rate_members",
+    "consider_rate_nonmembers": "consider_rate_nonmembers",
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One observation and how the model gives it.
+
+    Attributes:
+        quantity: Observation quantity (`observations.UNITS`).
+        date: Observation date.
+        observed: Observed value (in the quantity's unit).
+        sigma: Standard deviation of the log (observation and model resolution); inf
+            when the model cannot resolve it (the target is reported, not used).
+        offset: c of the distance (same unit as `observed`).
+        source: Where the observation comes from.
+    """
+
+    quantity: str
+    date: dt.date
+    observed: float
+    sigma: float
+    offset: float
+    source: str
+
+    @property
+    def used(self) -> bool:
+        return bool(np.isfinite(self.sigma))
+
+
+def build_targets(
+    observations: pd.DataFrame, people_per_agent: float, replications: int, until: dt.date | None = None
+) -> list[Target]:
+    """Targets of the modelled plan's observations dated on or before `until`.
+
+    Args:
+        observations: From `load_observations`.
+        people_per_agent: People each agent stands for in the runs compared.
+        replications: Runs averaged per candidate (they shrink the Poisson term).
+        until: Last date whose observations are used (None: all).
+    """
+    rows = observations[observations["plan"] == MODELLED_PLAN]
+    if until is not None:
+        rows = rows[rows["date"] <= until]
+    cases = {(r.date, r.quantity): r.value for r in rows.itertuples()}
+    targets = []
+    for row in rows.itertuples():
+        events = _events_behind(row.quantity, row.date, row.value, cases) / people_per_agent * replications
+        model_variance = 1.0 / events if events > 0 else np.inf
+        sigma = float(np.sqrt(OBSERVATION_SIGMA[row.quantity] ** 2 + model_variance))
+        if row.value <= 0 and row.quantity not in COUNTS:
+            sigma = np.inf  # a log error to a zero amount or rate is undefined
+        if row.quantity in COUNTS:
+            offset = 0.5 * people_per_agent / replications
+        else:
+            offset = 1e-3 * row.value
+        targets.append(Target(row.quantity, row.date, float(row.value), sigma, offset, row.source))
+    return targets
+
+
+def _events_behind(quantity: str, date: dt.date, value: float, cases: dict) -> float:
+    """People (not agents) whose random events make up the simulated value: nan-free, 0
+    when unknown; inf for the survey rates and the age, which rest on all members."""
+    if quantity in COUNTS:
+        return value
+    if quantity in ("mean_member_age", "consider_rate_members", "consider_rate_nonmembers"):
+        return np.inf
+    if quantity == "share_per_member_per_period":
+        return cases.get((date, "cases_per_period"), 0.0)
+    return cases.get((dt.date(date.year, 12, 31), "aided_in_year"), 0.0)
+
+
+def simulated_value(target: Target, table: pd.DataFrame, calendar: Calendar) -> float:
+    """The model's value of `target` in one run's period table (nan if the run stops
+    before the target's date)."""
+    period = calendar.period_of(target.date)
+    if period >= len(table) or period < 0:
+        return np.nan
+    quantity = target.quantity
+    if quantity == "members":
+        start, end = calendar.date(period), calendar.date(period + 1)
+        fraction = min(1.0, ((target.date - start).days + 1) / max((end - start).days, 1))
+        before = table["members"].iloc[period - 1] if period > 0 else 0.0
+        return float(before + fraction * (table["members"].iloc[period] - before))
+    if quantity in PERIOD_VALUES:
+        return float(table[PERIOD_VALUES[quantity]].iloc[period])
+    if calendar.period_of(dt.date(target.date.year, 12, 31)) >= len(table):
+        return np.nan  # the run stops before the year is complete
+    in_year = pd.to_datetime(table["date"]).dt.year.to_numpy() == target.date.year
+    if quantity == "mean_member_age":
+        return float(table["mean_member_age"].to_numpy()[in_year].mean())
+    return float(table[YEAR_SUMS[quantity]].to_numpy()[in_year].sum())
+
+
+def simulate_targets(targets: list[Target], tables: list[pd.DataFrame], calendar: Calendar) -> np.ndarray:
+    """Each target's simulated value, averaged over the runs' tables, shape (len(targets),)."""
+    values = np.array([[simulated_value(t, table, calendar) for t in targets] for table in tables])
+    return values.mean(axis=0)
+
+
+def distance(targets: list[Target], simulated: np.ndarray) -> float:
+    """Mean squared standardised log error over the targets used (0 for a perfect match)."""
+    used = [k for k, t in enumerate(targets) if t.used]
+    if not used:
+        raise ValueError("no target the model resolves: add observations or agents")
+    z = standardised_errors(targets, simulated)[used]
+    return float(np.mean(z**2))
+
+
+def standardised_errors(targets: list[Target], simulated: np.ndarray) -> np.ndarray:
+    """z of each target (nan where the simulated value is missing)."""
+    observed = np.array([t.observed for t in targets])
+    offset = np.array([t.offset for t in targets])
+    sigma = np.array([t.sigma for t in targets])
+    # A run with no value where one was observed (no members left for a rate) counts as 0.
+    simulated = np.nan_to_num(np.maximum(simulated, 0.0), nan=0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.log((simulated + offset) / (observed + offset)) / sigma
+
+
+def fit_table(targets: list[Target], simulated: np.ndarray, low: np.ndarray, high: np.ndarray) -> pd.DataFrame:
+    """Target, observed, simulated mean and interval, z, and whether it was used."""
+    return pd.DataFrame(
+        {
+            "date": [t.date for t in targets],
+            "quantity": [t.quantity for t in targets],
+            "observed": [t.observed for t in targets],
+            "simulated": simulated,
+            "simulated_low": low,
+            "simulated_high": high,
+            "sigma_log": [t.sigma for t in targets],
+            "z": standardised_errors(targets, simulated),
+            "used": [t.used for t in targets],
+            "source": [t.source for t in targets],
+        }
+    )

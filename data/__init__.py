@@ -1,0 +1,1 @@
+"""Public data the model is built and calibrated on, each row with its source (README.md)."""
