@@ -19,11 +19,13 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from huzhu.calibration.calibrate import Calibration, CalibrationSettings
+from huzhu.calibration.observations import MODELLED_PLAN
 from huzhu.experiments.figures import MM, STYLE, save_figure
 from huzhu.experiments.provenance import environment
 
@@ -94,11 +96,11 @@ def fit_figure(fit: pd.DataFrame, path: Path) -> list[Path]:
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(120 * MM, 100 * MM), constrained_layout=True)
         used = fit[fit["used"]]
-        for quantity, group in used.groupby("quantity"):
+        for k, (quantity, group) in enumerate(used.groupby("quantity")):
             ax.errorbar(
                 group["observed"], group["simulated"],
                 yerr=[group["simulated"] - group["simulated_low"], group["simulated_high"] - group["simulated"]],
-                fmt="o", ms=3, lw=0.6, capsize=1.5, label=quantity.replace("_", " "),
+                fmt="osD^v<>PXh*"[k % 11], ms=3, lw=0.6, capsize=1.5, label=quantity.replace("_", " "),
             )  # fmt: skip
         low = min(used["observed"].min(), used["simulated_low"].clip(lower=1e-3).min())
         high = max(used["observed"].max(), used["simulated_high"].max())
@@ -122,6 +124,7 @@ def forecast_figure(
         ("cumulative_aided", 1e3, "cumulative aided (thousand)", "cumulative_aided"),
         ("fee_revenue", 1e6, "management fee (million CNY per period)", None),
     )
+    observations = observations[observations["plan"] == MODELLED_PLAN]
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(2, 3, figsize=(180 * MM, 110 * MM), constrained_layout=True)
         for ax, (quantity, scale, label, observed) in zip(axes.flat[[0, 1, 3, 4]], panels, strict=True):
@@ -133,6 +136,8 @@ def forecast_figure(
                 data = observations[(observations["quantity"] == observed) & (observations["date"] <= cutoff)]
                 ax.plot(pd.to_datetime(data["date"]), data["value"] / scale, "k.", ms=4)
             ax.axvline(pd.Timestamp(cutoff), color="0.4", lw=0.6, ls="--")
+            ax.xaxis.set_major_locator(mdates.YearLocator())
+            ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
             ax.set_ylabel(label)
         for ax, (quantity, label, observed) in zip(
             axes[:, 2],
