@@ -56,6 +56,7 @@ SEARCHED = (
 SEARCHED_BY_NAME = {s.name: s for s in SEARCHED}
 NEAR_BEST_CONFIDENCE = 0.95
 NEAR_BEST_MINIMUM = 3  # keep at least this many sets even if the confidence set is smaller
+PROFILE_POINTS = 7  # values along each parameter's span in a profile (plus its best value)
 
 
 @dataclass(frozen=True)
@@ -135,10 +136,12 @@ def evaluate(
     candidates: list[dict[str, float]],
     executor=None,
     until: dt.date | None = None,
+    on_run: Callable[[], None] | None = None,
 ) -> list[tuple[float, np.ndarray, list[pd.DataFrame]]]:
     """Distance, mean simulated targets and period tables of each candidate.
 
-    Every candidate runs replications 0..R-1 with the same seeds (common random numbers).
+    Every candidate runs replications 0..R-1 with the same seeds (common random numbers);
+    `on_run` is called as each run finishes (for progress bars).
     """
     executor = executor or SequentialExecutor()
     seeds = replication_seeds(settings.seed, settings.replications)
@@ -147,7 +150,11 @@ def evaluate(
         for c, candidate in enumerate(candidates)
         for r, seed in enumerate(seeds)
     ]
-    tables: dict[tuple, pd.DataFrame] = dict(executor.map_unordered(run_request, requests))
+    tables: dict[tuple, pd.DataFrame] = {}
+    for key, table in executor.map_unordered(run_request, requests):
+        tables[key] = table
+        if on_run is not None:
+            on_run()
     calendar = _calendar(settings)
     results = []
     for c in range(len(candidates)):
@@ -223,10 +230,12 @@ def profile(
     settings: CalibrationSettings,
     best: dict[str, float],
     executor=None,
-    points: int = 7,
+    points: int = PROFILE_POINTS,
     observations: pd.DataFrame | None = None,
+    on_run: Callable[[], None] | None = None,
 ) -> pd.DataFrame:
-    """Distance along each calibrated parameter, the others at their best values.
+    """Distance along each calibrated parameter, the others at their best values:
+    `points` values over its searched span and its best value, R runs each.
 
     A flat profile means the data do not identify the parameter (given the others).
 
@@ -241,7 +250,7 @@ def profile(
         for value in [*grid, best[name]]:
             candidates.append({**best, name: float(value)})
             labels.append((name, float(value), value == best[name]))
-    results = evaluate(settings, targets, candidates, executor)
+    results = evaluate(settings, targets, candidates, executor, on_run=on_run)
     return pd.DataFrame(
         [
             {"parameter": n, "value": v, "distance": r[0], "is_best": b}

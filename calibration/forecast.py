@@ -10,6 +10,7 @@ parameters of the model.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -31,10 +32,14 @@ YEAR_QUANTITIES = {
 
 
 def run_sets(
-    settings: CalibrationSettings, parameter_sets: list[dict], until: dt.date | None, executor=None
+    settings: CalibrationSettings,
+    parameter_sets: list[dict],
+    until: dt.date | None,
+    executor=None,
+    on_run: Callable[[], None] | None = None,
 ) -> list[pd.DataFrame]:
     """Period tables of every set x replication (replication seeds of the calibration),
-    each with `set` and `replication` columns."""
+    each with `set` and `replication` columns; `on_run` is called as each run finishes."""
     executor = executor or SequentialExecutor()
     seeds = replication_seeds(settings.seed, settings.replications)
     requests = [
@@ -42,10 +47,12 @@ def run_sets(
         for k, params in enumerate(parameter_sets)
         for r, seed in enumerate(seeds)
     ]
-    tables = []
-    for (k, r), table in sorted(executor.map_unordered(run_request, requests), key=lambda item: item[0]):
-        tables.append(table.assign(set=k, replication=r))
-    return tables
+    finished = []
+    for item in executor.map_unordered(run_request, requests):
+        finished.append(item)
+        if on_run is not None:
+            on_run()
+    return [table.assign(set=k, replication=r) for (k, r), table in sorted(finished, key=lambda item: item[0])]
 
 
 def fit(settings: CalibrationSettings, targets: list[Target], tables: list[pd.DataFrame]) -> pd.DataFrame:

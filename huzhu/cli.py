@@ -276,7 +276,7 @@ def _calibrate(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from huzhu.calibration.calibrate import SEARCHED, CalibrationSettings, calibrate, profile
+    from huzhu.calibration.calibrate import PROFILE_POINTS, SEARCHED, CalibrationSettings, calibrate, profile
     from huzhu.calibration.forecast import fit, run_sets
     from huzhu.calibration.outputs import profile_figure, write_calibration
     from huzhu.experiments.executors import make_executor
@@ -300,10 +300,14 @@ def _calibrate(args: argparse.Namespace) -> int:
 
             calibration = calibrate(settings, executor, progress=progress)
         parameter_sets = calibration.near_best[list(parameters)].to_dict(orient="records")
-        table = fit(settings, calibration.targets, run_sets(settings, parameter_sets, until, executor))
+        with tqdm(total=len(parameter_sets) * settings.replications, desc="fit", unit="run", disable=args.quiet) as bar:
+            tables = run_sets(settings, parameter_sets, until, executor, on_run=bar.update)
+        table = fit(settings, calibration.targets, tables)
         files = write_calibration(calibration, table, out, started)
         if args.profile:
-            profiles = profile(settings, calibration.best, executor)
+            runs = len(parameters) * (PROFILE_POINTS + 1) * settings.replications
+            with tqdm(total=runs, desc="profiles", unit="run", disable=args.quiet) as bar:
+                profiles = profile(settings, calibration.best, executor, PROFILE_POINTS, on_run=bar.update)
             profiles.to_csv(out / "profiles.csv", index=False)
             files += [out / "profiles.csv", *profile_figure(profiles, out / "profiles.png")]
     finally:
@@ -318,6 +322,8 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 def _forecast(args: argparse.Namespace) -> int:
     import datetime as dt
+
+    from tqdm import tqdm
 
     from huzhu.calibration.forecast import period_forecast, run_sets, year_forecast
     from huzhu.calibration.observations import data_path, load_observations
@@ -342,8 +348,10 @@ def _forecast(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     executor = make_executor(args.executor, args.workers, args.scheduler, args.dask_local)
     started = dt.datetime.now()
+    runs = len(manifest["near_best"]) * settings.replications
     try:
-        tables = run_sets(settings, manifest["near_best"], until, executor)
+        with tqdm(total=runs, desc="forecast", unit="run", disable=args.quiet) as bar:
+            tables = run_sets(settings, manifest["near_best"], until, executor, on_run=bar.update)
     finally:
         executor.close()
     periods, years = period_forecast(tables), year_forecast(tables)
