@@ -32,6 +32,11 @@ from huzhu.experiments.provenance import environment
 FORMAT = "huzhu-calibration/1"
 
 
+def default_folder(until: dt.date) -> Path:
+    """Where `huzhu calibrate --until DATE` writes and `huzhu forecast` looks first."""
+    return Path("results") / f"calibration-until-{until}"
+
+
 class CalibrationFolderError(ValueError):
     """A calibration folder is missing or not one huzhu wrote."""
 

@@ -278,7 +278,7 @@ def _calibrate(args: argparse.Namespace) -> int:
 
     from huzhu.calibration.calibrate import PROFILE_POINTS, SEARCHED, CalibrationSettings, calibrate, profile
     from huzhu.calibration.forecast import fit, run_sets
-    from huzhu.calibration.outputs import profile_figure, write_calibration
+    from huzhu.calibration.outputs import default_folder, profile_figure, write_calibration
     from huzhu.experiments.executors import make_executor
 
     until = _date("--until", args.until)
@@ -288,7 +288,7 @@ def _calibrate(args: argparse.Namespace) -> int:
         parameters=parameters,
     )  # fmt: skip
     settings.validate()
-    out = args.out or Path("results") / f"calibration-until-{until}"
+    out = args.out or default_folder(until)
     started = dt.datetime.now(dt.UTC)
     executor = make_executor(args.executor, args.workers, args.scheduler, args.dask_local)
     try:
@@ -327,12 +327,18 @@ def _forecast(args: argparse.Namespace) -> int:
 
     from huzhu.calibration.forecast import period_forecast, run_sets, year_forecast
     from huzhu.calibration.observations import data_path, load_observations
-    from huzhu.calibration.outputs import CalibrationFolderError, forecast_figure, read_manifest, settings_from
+    from huzhu.calibration.outputs import (
+        CalibrationFolderError,
+        default_folder,
+        forecast_figure,
+        read_manifest,
+        settings_from,
+    )
     from huzhu.experiments.executors import make_executor
 
     cutoff = _date("--calibrated-until", args.calibrated_until)
     until = _date("--until", args.until)
-    folder = args.calibration or Path("results") / f"calibration-until-{cutoff}"
+    folder = args.calibration or default_folder(cutoff)
     if args.calibration is None and not (folder / "manifest.json").is_file():
         folder = data_path("xianghubao_calibration.json")  # the shipped calibration of the xianghubao preset
     manifest = read_manifest(folder)
@@ -344,7 +350,7 @@ def _forecast(args: argparse.Namespace) -> int:
     if until <= cutoff:
         raise ValueError(f"--until {until} is not after the data cutoff {cutoff}: nothing to forecast")
     settings = settings_from(manifest)
-    out = args.out or (args.calibration or Path("results") / f"calibration-until-{cutoff}") / "forecast"
+    out = args.out or (args.calibration or default_folder(cutoff)) / "forecast"
     out.mkdir(parents=True, exist_ok=True)
     executor = make_executor(args.executor, args.workers, args.scheduler, args.dask_local)
     started = dt.datetime.now()
