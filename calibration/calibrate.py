@@ -72,6 +72,9 @@ class CalibrationSettings:
         preset: Base preset.
         parameters: Names of the searched parameters (a subset of `SEARCHED`).
         fixed: Other parameter values held fixed.
+        batch: Candidates proposed before their results are told to the sampler (run
+            at once on the executor); fixed here so that the search does not depend on
+            the machine's core count.
     """
 
     until: dt.date = dt.date(2020, 12, 31)
@@ -82,11 +85,14 @@ class CalibrationSettings:
     preset: str = "default"
     parameters: tuple[str, ...] = tuple(s.name for s in SEARCHED)
     fixed: dict[str, Any] = field(default_factory=dict)
+    batch: int = 2
 
     def validate(self) -> None:
         """Raise ParameterError naming the setting that is not allowed."""
         if self.budget < 1:
             raise ParameterError(f"budget={self.budget}: allowed 1 or more candidate sets")
+        if self.batch < 1:
+            raise ParameterError(f"batch={self.batch}: allowed 1 or more candidates at a time")
         if self.replications < 1:
             raise ParameterError(f"replications={self.replications}: allowed 1 or more")
         unknown = [name for name in self.parameters if name not in SEARCHED_BY_NAME]
@@ -127,7 +133,8 @@ def people_per_agent(settings: CalibrationSettings) -> float:
 def calibration_targets(settings: CalibrationSettings, observations: pd.DataFrame | None = None) -> list[Target]:
     """The targets of a calibration: observations on or before the cutoff."""
     observations = load_observations() if observations is None else observations
-    return build_targets(observations, people_per_agent(settings), settings.replications, settings.until)
+    launch = _calendar(settings).launch_date
+    return build_targets(observations, people_per_agent(settings), settings.replications, settings.until, launch)
 
 
 def evaluate(
@@ -189,8 +196,12 @@ def calibrate(
     executor = executor or SequentialExecutor()
     targets = calibration_targets(settings, observations)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # constant_liar: candidates asked in one batch are kept apart instead of coinciding.
     sampler = optuna.samplers.TPESampler(
-        seed=settings.seed, n_startup_trials=min(20, max(1, settings.budget // 3)), multivariate=True
+        seed=settings.seed,
+        n_startup_trials=min(20, max(1, settings.budget // 3)),
+        multivariate=True,
+        constant_liar=True,
     )
     study = optuna.create_study(direction="minimize", sampler=sampler)
     distributions = {
@@ -200,9 +211,8 @@ def calibrate(
         for name in settings.parameters
     }
     rows = []
-    batch = max(1, getattr(executor, "workers", 1))
     while len(rows) < settings.budget:
-        trials = [study.ask(distributions) for _ in range(min(batch, settings.budget - len(rows)))]
+        trials = [study.ask(distributions) for _ in range(min(settings.batch, settings.budget - len(rows)))]
         candidates = [dict(trial.params) for trial in trials]
         outcomes = evaluate(settings, targets, candidates, executor)
         for trial, candidate, (value, _, _) in zip(trials, candidates, outcomes, strict=True):
@@ -266,7 +276,9 @@ def synthetic_observations(
     as `like`, valued by the replication mean of runs with seeds independent of the
     calibration's (for parameter-recovery tests)."""
     data_settings = CalibrationSettings(**{**asdict(settings), "seed": seed, "replications": replications})
-    template = build_targets(like, people_per_agent(settings), replications, settings.until)
+    template = build_targets(
+        like, people_per_agent(settings), replications, settings.until, _calendar(settings).launch_date
+    )
     ((_, simulated, _),) = evaluate(data_settings, template, [true_params])
     synthetic = like[like["date"] <= settings.until].copy() if settings.until else like.copy()
     synthetic = synthetic[synthetic["plan"] == "critical_illness"].reset_index(drop=True)

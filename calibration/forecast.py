@@ -17,7 +17,7 @@ import pandas as pd
 
 from huzhu.calibration.calibrate import CalibrationSettings, _calendar
 from huzhu.calibration.runs import RunRequest, run_request
-from huzhu.calibration.targets import Target, fit_table, simulated_value
+from huzhu.calibration.targets import Target, fit_table, run_values
 from huzhu.experiments.executors import SequentialExecutor
 from huzhu.experiments.seeding import replication_seeds
 
@@ -57,10 +57,9 @@ def run_sets(
 
 def fit(settings: CalibrationSettings, targets: list[Target], tables: list[pd.DataFrame]) -> pd.DataFrame:
     """The fit table: each target's observed value, the mean over runs and the 5-95% interval."""
-    calendar = _calendar(settings)
-    values = np.array([[simulated_value(t, table, calendar) for t in targets] for table in tables])
-    low, high = np.nanquantile(values, [QUANTILES[0], QUANTILES[2]], axis=0)
-    return fit_table(targets, np.nanmean(values, axis=0), low, high)
+    values = run_values(targets, tables, _calendar(settings))
+    low, high = np.quantile(values, [QUANTILES[0], QUANTILES[2]], axis=0)
+    return fit_table(targets, values.mean(axis=0), low, high)
 
 
 def period_forecast(tables: list[pd.DataFrame]) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import math
 from importlib import resources
 from pathlib import Path
 
@@ -110,8 +111,8 @@ def _row(raw: dict, file: str, line: int) -> dict:
             value = float(text)
         except ValueError:
             raise ObservationError(f"{where}: value {text!r} of {quantity} is not a number") from None
-        if not value >= 0:
-            raise ObservationError(f"{where}: value {text!r} of {quantity} is negative or not a number")
+        if not (value >= 0 and math.isfinite(value)):
+            raise ObservationError(f"{where}: value {text!r} of {quantity} is negative or not a finite number")
         if unit != UNITS[quantity]:
             raise ObservationError(f"{where}: unit {unit!r} of {quantity}: allowed {UNITS[quantity]!r}")
     else:

@@ -104,7 +104,8 @@ def fit_figure(fit: pd.DataFrame, path: Path) -> list[Path]:
         for k, (quantity, group) in enumerate(used.groupby("quantity")):
             ax.errorbar(
                 group["observed"], group["simulated"],
-                yerr=[group["simulated"] - group["simulated_low"], group["simulated_high"] - group["simulated"]],
+                yerr=[(group["simulated"] - group["simulated_low"]).clip(lower=0),
+                      (group["simulated_high"] - group["simulated"]).clip(lower=0)],
                 fmt="osD^v<>PXh*"[k % 11], ms=3, lw=0.6, capsize=1.5, label=quantity.replace("_", " "),
             )  # fmt: skip
         low = min(used["observed"].min(), used["simulated_low"].clip(lower=1e-3).min())
@@ -151,7 +152,7 @@ def forecast_figure(
             strict=True,
         ):  # fmt: skip
             rows = years[years["quantity"] == quantity]
-            error = [rows["median"] - rows["low"], rows["high"] - rows["median"]]
+            error = [(rows["median"] - rows["low"]).clip(lower=0), (rows["high"] - rows["median"]).clip(lower=0)]
             ax.errorbar(rows["year"], rows["median"], yerr=error, fmt="o", color="C0", ms=3, capsize=2, lw=0.8)
             data = observations[(observations["quantity"] == observed) & (observations["date"] <= cutoff)]
             ax.plot([d.year for d in data["date"]], data["value"], "kx", ms=5)

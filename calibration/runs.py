@@ -21,8 +21,8 @@ class RunRequest:
         seed: Model seed (common random numbers: the same for every candidate).
         preset: Parameter preset.
         params: Parameter values on top of the preset.
-        until: Last date to simulate (the run stops after the period holding it); None:
-            to closure and settlement.
+        until: Last date to simulate (the run stops after the period holding it); None,
+            or a date on or after the closure date: to closure and settlement.
     """
 
     key: tuple
@@ -35,7 +35,8 @@ class RunRequest:
 def run_request(request: RunRequest) -> tuple[tuple, pd.DataFrame]:
     """Run the model for `request`; return its key and period table."""
     model = MutualAidModel(preset=request.preset, rng=request.seed, **request.params)
-    last = model.calendar.period_of(request.until) if request.until is not None else None
+    to_the_end = request.until is None or request.until >= model.params["closure_date"]
+    last = None if to_the_end else model.calendar.period_of(request.until)
     while model.running and (last is None or model.period <= last):
         model.step()
     return request.key, model.results()

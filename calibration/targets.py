@@ -9,10 +9,9 @@ stands for, so a target resting on n agent-events has a Poisson relative error o
 
 | quantity | model (docs/ODD.md 7.10) |
 |---|---|
-| members | `members` at the date, interpolated linearly within its period |
+| members, cumulative_aided | `members`, `cumulative_aided` at the date, interpolated linearly within its period |
 | share_per_member_per_period | `share_per_member` of the period holding the date |
 | cases_per_period | `claims` of that period |
-| cumulative_aided | `cumulative_aided` at the end of that period |
 | share_per_member_per_year, aided_in_year | sum of `share_per_member`, `claims` over the year's periods |
 | total_shared_in_year, management_fees_in_year | sum of `shared_total`, `fee_revenue` over them |
 | mean_member_age | mean of `mean_member_age` over the periods of the year |
@@ -36,6 +35,7 @@ import pandas as pd
 
 from huzhu.calibration.observations import MODELLED_PLAN
 from huzhu.model.calendar import Calendar
+from huzhu.model.parameters import DEFAULTS
 
 #: Standard deviation of the log of each kind of observation (its own uncertainty).
 OBSERVATION_SIGMA = {
@@ -53,6 +53,7 @@ OBSERVATION_SIGMA = {
 }
 LAUNCH_PERIOD_SIGMA = 0.25  # assumption: most of the launch half month's joining came in its first days
 COUNTS = ("members", "cases_per_period", "cumulative_aided", "aided_in_year")
+STOCKS = ("members", "cumulative_aided")  # counted at a date: interpolated within its half month
 YEAR_SUMS = {
     "share_per_member_per_year": "share_per_member",
     "aided_in_year": "claims",
@@ -62,7 +63,6 @@ YEAR_SUMS = {
 PERIOD_VALUES = {
     "share_per_member_per_period": "share_per_member",
     "cases_per_period": "claims",
-    "cumulative_aided": "cumulative_aided",
     "consider_rate_members": "consider_rate_members",
     "consider_rate_nonmembers": "consider_rate_nonmembers",
 }
@@ -95,7 +95,11 @@ class Target:
 
 
 def build_targets(
-    observations: pd.DataFrame, people_per_agent: float, replications: int, until: dt.date | None = None
+    observations: pd.DataFrame,
+    people_per_agent: float,
+    replications: int,
+    until: dt.date | None = None,
+    launch_date: dt.date = DEFAULTS["launch_date"],
 ) -> list[Target]:
     """Targets of the modelled plan's observations dated on or before `until`.
 
@@ -104,16 +108,22 @@ def build_targets(
         people_per_agent: People each agent stands for in the runs compared.
         replications: Runs averaged per candidate (they shrink the Poisson term).
         until: Last date whose observations are used (None: all).
+        launch_date: The runs' launch date (members counted in its half month are
+            interpolated over the launch campaign: `LAUNCH_PERIOD_SIGMA`).
     """
     rows = observations[observations["plan"] == MODELLED_PLAN]
     if until is not None:
         rows = rows[rows["date"] <= until]
     cases = {(r.date, r.quantity): r.value for r in rows.itertuples()}
+    launch_period = Calendar(launch_date)
     targets = []
     for row in rows.itertuples():
         events = _events_behind(row.quantity, row.date, row.value, cases) / people_per_agent * replications
         model_variance = 1.0 / events if events > 0 else np.inf
-        sigma = float(np.sqrt(OBSERVATION_SIGMA[row.quantity] ** 2 + model_variance))
+        own = OBSERVATION_SIGMA[row.quantity]
+        if row.quantity in STOCKS and launch_period.period_of(row.date) == 0:
+            own = LAUNCH_PERIOD_SIGMA
+        sigma = float(np.sqrt(own**2 + model_variance))
         if row.value <= 0 and row.quantity not in COUNTS:
             sigma = np.inf  # a log error to a zero amount or rate is undefined
         if row.quantity in COUNTS:
@@ -143,11 +153,12 @@ def simulated_value(target: Target, table: pd.DataFrame, calendar: Calendar) -> 
     if period >= len(table) or period < 0:
         return np.nan
     quantity = target.quantity
-    if quantity == "members":
+    if quantity in STOCKS:
+        # Rows hold end-of-period stocks; the observation is the stock at the end of its day.
         start, end = calendar.date(period), calendar.date(period + 1)
         fraction = min(1.0, ((target.date - start).days + 1) / max((end - start).days, 1))
-        before = table["members"].iloc[period - 1] if period > 0 else 0.0
-        return float(before + fraction * (table["members"].iloc[period] - before))
+        before = table[quantity].iloc[period - 1] if period > 0 else 0.0
+        return float(before + fraction * (table[quantity].iloc[period] - before))
     if quantity in PERIOD_VALUES:
         return float(table[PERIOD_VALUES[quantity]].iloc[period])
     if calendar.period_of(dt.date(target.date.year, 12, 31)) >= len(table):
@@ -159,9 +170,15 @@ def simulated_value(target: Target, table: pd.DataFrame, calendar: Calendar) -> 
 
 
 def simulate_targets(targets: list[Target], tables: list[pd.DataFrame], calendar: Calendar) -> np.ndarray:
-    """Each target's simulated value, averaged over the runs' tables, shape (len(targets),)."""
+    """Each target's simulated value, averaged over the runs' tables, shape (len(targets),);
+    a run with no value (a rate with no members left) counts as 0."""
+    return run_values(targets, tables, calendar).mean(axis=0)
+
+
+def run_values(targets: list[Target], tables: list[pd.DataFrame], calendar: Calendar) -> np.ndarray:
+    """Each run's value of each target, shape (runs, targets); missing values as 0."""
     values = np.array([[simulated_value(t, table, calendar) for t in targets] for table in tables])
-    return values.mean(axis=0)
+    return np.nan_to_num(values, nan=0.0)
 
 
 def distance(targets: list[Target], simulated: np.ndarray) -> float:

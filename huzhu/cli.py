@@ -350,7 +350,11 @@ def _forecast(args: argparse.Namespace) -> int:
     if until <= cutoff:
         raise ValueError(f"--until {until} is not after the data cutoff {cutoff}: nothing to forecast")
     settings = settings_from(manifest)
-    out = args.out or (args.calibration or default_folder(cutoff)) / "forecast"
+    given = args.calibration
+    out = (
+        args.out
+        or ((given.parent if given and given.suffix == ".json" else given) or default_folder(cutoff)) / "forecast"
+    )
     out.mkdir(parents=True, exist_ok=True)
     executor = make_executor(args.executor, args.workers, args.scheduler, args.dask_local)
     started = dt.datetime.now()
