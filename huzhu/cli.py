@@ -132,6 +132,7 @@ def _parser() -> argparse.ArgumentParser:
         "--parameters", metavar="A,B,...", help="calibrate only these (default: all of docs/calibration.md)"
     )
     calibrate.add_argument("--profile", action="store_true", help="also profile the distance along each parameter")
+    calibrate.add_argument("--overwrite", action="store_true", help="replace a calibration already in DIR")
     calibrate.add_argument(
         "--out", type=Path, metavar="DIR", help="output folder (default: results/calibration-until-DATE)"
     )
@@ -289,6 +290,8 @@ def _calibrate(args: argparse.Namespace) -> int:
     )  # fmt: skip
     settings.validate()
     out = args.out or default_folder(until)
+    if (out / "manifest.json").exists() and not args.overwrite:
+        raise FileExistsError(f"{out} already holds a calibration: give another --out, or --overwrite to replace it")
     started = dt.datetime.now(dt.UTC)
     executor = make_executor(args.executor, args.workers, args.scheduler, args.dask_local)
     try:

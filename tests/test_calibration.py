@@ -48,6 +48,10 @@ def test_the_shipped_observations_load_with_every_valued_row_and_no_event():
         ("2019-04-16,critical_illness,members,1,CNY,n,s,verified\n", "line 2: unit 'CNY' of members: allowed 'people'"),
         ("2019-04-16,critical_illness,members,-5,people,n,s,verified\n", "line 2: value '-5' of members is negative"),
         ("2019-04-16,critical_illness,members,many,people,n,s,verified\n", "value 'many' of members is not a number"),
+        (
+            "2019-04-16,critical_illness,members,inf,people,n,s,verified\n",
+            "value 'inf' of members is negative or not a finite",
+        ),
         ("2019-04-16,critical_illness,members,1,people,n,s,rumour\n", "line 2: status 'rumour' is not one of"),
         ("2019-04-16,critical_illness,members,1,people,n,,verified\n", "line 2: source is empty"),
         ("2018-10-16,critical_illness,launch,3,,n,s,verified\n", "the event 'launch' takes no value"),
@@ -98,10 +102,37 @@ def test_a_target_the_model_cannot_resolve_is_reported_but_not_used():
     assert aided.sigma == pytest.approx(np.sqrt(0.05**2 + 100 / (68_675 * 2)))
 
 
+def test_members_counted_in_the_launch_half_month_carry_the_launch_uncertainty():
+    targets = {(t.quantity, t.date): t for t in _targets(people_per_agent=100.0, replications=2)}
+    poisson = 100 / (3_000_000 * 2)
+    assert targets[("members", dt.date(2018, 10, 19))].sigma == pytest.approx(
+        np.sqrt(tg.LAUNCH_PERIOD_SIGMA**2 + poisson)
+    )
+    later = targets[("members", dt.date(2019, 4, 16))]
+    assert later.sigma == pytest.approx(np.sqrt(tg.OBSERVATION_SIGMA["members"] ** 2 + 100 / (50_000_000 * 2)))
+
+
+def test_a_forecast_to_the_closure_date_runs_the_settlement_too():
+    from huzhu import MutualAidModel
+    from huzhu.calibration.runs import RunRequest, run_request
+
+    _, table = run_request(RunRequest((0, 0), seed=1, preset="default", params={"n_agents": 500},
+                                      until=dt.date(2022, 1, 28)))  # fmt: skip
+    assert len(table) == MutualAidModel(n_agents=500, rng=1).n_periods
+
+
+def test_calibrate_does_not_overwrite_a_calibration_without_being_asked(tmp_path, capsys):
+    (tmp_path / "manifest.json").write_text("{}")
+    assert main(["calibrate", "--out", str(tmp_path), "--budget", "1"]) == 2
+    assert "already holds a calibration" in capsys.readouterr().err
+    assert (tmp_path / "manifest.json").read_text() == "{}"
+
+
 def test_simulated_values_follow_the_stated_rules():
     calendar = Calendar(dt.date(2018, 10, 16))
     dates = [calendar.date(p) for p in range(40)]
     table = pd.DataFrame({"date": pd.to_datetime(dates), "members": np.arange(1, 41) * 10.0,
+                          "cumulative_aided": np.arange(1, 41) * 10.0,
                           "claims": np.ones(40), "mean_member_age": np.arange(40.0)})  # fmt: skip
 
     def target(quantity, date):
@@ -111,6 +142,10 @@ def test_simulated_values_follow_the_stated_rules():
     assert tg.simulated_value(target("members", dt.date(2018, 10, 19)), table, calendar) == pytest.approx(10 * 4 / 16)
     # 16 Nov 2018 is the first day of period 2 (15 days): members[1] + 1/15 of the step to members[2].
     assert tg.simulated_value(target("members", dt.date(2018, 11, 16)), table, calendar) == pytest.approx(20 + 10 / 15)
+    # The number aided is a stock too, interpolated the same way.
+    assert tg.simulated_value(target("cumulative_aided", dt.date(2018, 11, 16)), table, calendar) == pytest.approx(
+        20 + 10 / 15
+    )
     # 2019 has 24 periods, all in the table.
     assert tg.simulated_value(target("aided_in_year", dt.date(2019, 12, 31)), table, calendar) == 24.0
     # The table stops before 2020 ends: no value rather than a partial sum.
