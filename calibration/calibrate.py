@@ -26,7 +26,7 @@ from huzhu.calibration.targets import Target, build_targets, distance, simulate_
 from huzhu.experiments.executors import SequentialExecutor
 from huzhu.experiments.seeding import replication_seeds
 from huzhu.model.calendar import Calendar
-from huzhu.model.parameters import ParameterError, get_parameter, resolve_parameters
+from huzhu.model.parameters import ParameterError, resolve_parameters
 from huzhu.model.presets import preset_overrides
 
 
@@ -100,10 +100,22 @@ class CalibrationSettings:
             raise ParameterError(f"cannot calibrate {', '.join(unknown)}: calibrated are {', '.join(SEARCHED_BY_NAME)}")
         if not self.parameters:
             raise ParameterError("parameters: name at least one parameter to calibrate")
-        resolve_parameters({**preset_overrides(self.preset), **self.fixed, "n_agents": self.n_agents})
+        self.model_parameters()
 
     def base(self) -> dict[str, Any]:
+        """Parameter values every candidate runs with, beside its own."""
         return {**self.fixed, "n_agents": self.n_agents}
+
+    def model_parameters(self) -> dict[str, Any]:
+        """The full parameter set of the runs before the searched values (validated)."""
+        return resolve_parameters({**preset_overrides(self.preset), **self.base()})
+
+    def people_per_agent(self) -> float:
+        params = self.model_parameters()
+        return params["population"] / params["n_agents"]
+
+    def calendar(self) -> Calendar:
+        return Calendar(self.model_parameters()["launch_date"])
 
 
 @dataclass
@@ -125,16 +137,11 @@ class Calibration:
     near_best: pd.DataFrame
 
 
-def people_per_agent(settings: CalibrationSettings) -> float:
-    params = resolve_parameters({**preset_overrides(settings.preset), **settings.base()})
-    return params["population"] / params["n_agents"]
-
-
 def calibration_targets(settings: CalibrationSettings, observations: pd.DataFrame | None = None) -> list[Target]:
     """The targets of a calibration: observations on or before the cutoff."""
     observations = load_observations() if observations is None else observations
-    launch = _calendar(settings).launch_date
-    return build_targets(observations, people_per_agent(settings), settings.replications, settings.until, launch)
+    launch = settings.calendar().launch_date
+    return build_targets(observations, settings.people_per_agent(), settings.replications, settings.until, launch)
 
 
 def evaluate(
@@ -162,18 +169,13 @@ def evaluate(
         tables[key] = table
         if on_run is not None:
             on_run()
-    calendar = _calendar(settings)
+    calendar = settings.calendar()
     results = []
     for c in range(len(candidates)):
         runs = [tables[(c, r)] for r in range(settings.replications)]
         simulated = simulate_targets(targets, runs, calendar)
         results.append((distance(targets, simulated), simulated, runs))
     return results
-
-
-def _calendar(settings: CalibrationSettings) -> Calendar:
-    params = resolve_parameters({**preset_overrides(settings.preset), **settings.base()})
-    return Calendar(params["launch_date"])
 
 
 def calibrate(
@@ -277,7 +279,7 @@ def synthetic_observations(
     calibration's (for parameter-recovery tests)."""
     data_settings = CalibrationSettings(**{**asdict(settings), "seed": seed, "replications": replications})
     template = build_targets(
-        like, people_per_agent(settings), replications, settings.until, _calendar(settings).launch_date
+        like, settings.people_per_agent(), replications, settings.until, settings.calendar().launch_date
     )
     ((_, simulated, _),) = evaluate(data_settings, template, [true_params])
     synthetic = like[like["date"] <= settings.until].copy() if settings.until else like.copy()
@@ -286,14 +288,3 @@ def synthetic_observations(
     synthetic["source"] = f"simulated at {true_params}"
     synthetic = synthetic[np.isfinite(synthetic["value"])]
     return synthetic
-
-
-def searched_within_allowed_ranges() -> None:
-    """Every searched span lies inside its parameter's allowed range (checked at import)."""
-    for spec in SEARCHED:
-        parameter = get_parameter(spec.name)
-        if not (parameter.low <= spec.low < spec.high <= parameter.high):
-            raise ParameterError(f"searched span of {spec.name} [{spec.low}, {spec.high}] leaves {parameter.allowed()}")
-
-
-searched_within_allowed_ranges()

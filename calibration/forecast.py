@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from huzhu.calibration.calibrate import CalibrationSettings, _calendar
+from huzhu.calibration.calibrate import CalibrationSettings
 from huzhu.calibration.runs import RunRequest, run_request
 from huzhu.calibration.targets import Target, fit_table, run_values
 from huzhu.experiments.executors import SequentialExecutor
@@ -57,7 +57,7 @@ def run_sets(
 
 def fit(settings: CalibrationSettings, targets: list[Target], tables: list[pd.DataFrame]) -> pd.DataFrame:
     """The fit table: each target's observed value, the mean over runs and the 5-95% interval."""
-    values = run_values(targets, tables, _calendar(settings))
+    values = run_values(targets, tables, settings.calendar())
     low, high = np.quantile(values, [QUANTILES[0], QUANTILES[2]], axis=0)
     return fit_table(targets, values.mean(axis=0), low, high)
 

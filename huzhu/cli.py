@@ -353,11 +353,12 @@ def _forecast(args: argparse.Namespace) -> int:
     if until <= cutoff:
         raise ValueError(f"--until {until} is not after the data cutoff {cutoff}: nothing to forecast")
     settings = settings_from(manifest)
-    given = args.calibration
-    out = (
-        args.out
-        or ((given.parent if given and given.suffix == ".json" else given) or default_folder(cutoff)) / "forecast"
-    )
+    if args.out is not None:
+        out = args.out
+    elif args.calibration is not None:  # a folder, or a manifest file inside one
+        out = (args.calibration.parent if args.calibration.suffix == ".json" else args.calibration) / "forecast"
+    else:
+        out = default_folder(cutoff) / "forecast"
     out.mkdir(parents=True, exist_ok=True)
     executor = make_executor(args.executor, args.workers, args.scheduler, args.dask_local)
     started = dt.datetime.now()
