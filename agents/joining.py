@@ -14,17 +14,36 @@ def marketing_hazard(period, marketing_rate: float, launch_marketing_rate: float
     return marketing_rate + launch_marketing_rate * np.exp(-np.asarray(period) / launch_decay_periods)
 
 
-def join_probability(marketing, word_of_mouth_rate: float, member_neighbour_share, attractiveness):
+def join_propensity(age_years, adult_age_years: float, age_gradient: float, former_member, rejoin_propensity: float):
+    """Relative joining hazard of an adult (1): exp(-age_gradient x (age - adult age)),
+    times `rejoin_propensity` for one who has been a member before.
+
+    Online use, and so exposure to the platform's marketing and to mobile payment, falls
+    with age (CNNIC 2020); a former member decided once that the plan was not worth it.
+
+    Args:
+        age_years: Age (years), at or above `adult_age_years`.
+        adult_age_years: Age from which agents decide for themselves (years).
+        age_gradient: Fall of the log hazard per year of age (per year).
+        former_member: Whether the agent was a member before (bool).
+        rejoin_propensity: Multiplier for former members (1).
+    """
+    age_factor = np.exp(-age_gradient * (np.asarray(age_years, dtype=np.float64) - adult_age_years))
+    return age_factor * np.where(np.asarray(former_member, dtype=bool), rejoin_propensity, 1.0)
+
+
+def join_probability(marketing, word_of_mouth_rate: float, member_neighbour_share, attractiveness, propensity=1.0):
     """Probability that an eligible outsider joins this period (0-1).
 
     Bass diffusion in hazard form: (innovation + imitation x share of neighbours who
-    are members) x attractiveness, where attractiveness = 1 - price_pressure.
+    are members) x attractiveness x propensity, where attractiveness = 1 - price_pressure.
 
     Args:
         marketing: `marketing_hazard` this period (per period).
         word_of_mouth_rate: Hazard when every neighbour is a member (per period).
         member_neighbour_share: Share of the agent's neighbours who are members (0-1).
         attractiveness: 1 - price pressure at current charges (0-1).
+        propensity: `join_propensity` (1).
     """
     hazard = (marketing + word_of_mouth_rate * np.asarray(member_neighbour_share)) * np.asarray(attractiveness)
-    return -np.expm1(-hazard)
+    return -np.expm1(-hazard * np.asarray(propensity))

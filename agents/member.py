@@ -99,7 +99,7 @@ class MemberAgent(mesa.Agent):
         """One period of this agent, in the order of docs/ODD.md section 3 (steps 2-7)."""
         model, population, i = self.model, self._population, self.index
         period, rng, events = model.period, model.rng, model.period_events
-        unit_share, cap = model.platform.unit_share_ewma_cny, model.platform.cap_in_force(model.date.year)
+        signal, cap = model.platform.charge_signal, model.platform.cap_in_force(model.date.year)
         p = model.params
         one = np.array([i])
         if population.waiting_is_over(i, period):
@@ -120,7 +120,7 @@ class MemberAgent(mesa.Agent):
                     population.leave(one, ExitReason.ILL_IN_WAITING, period)
                     events["exit_reasons"].append(ExitReason.ILL_IN_WAITING)
             else:
-                reason = leaving.draw_exits(*population.exit_hazards(i, unit_share, cap), rng.random())
+                reason = leaving.draw_exits(*population.exit_hazards(i, signal, cap), rng.random())
                 if reason == ExitReason.NONE and population.threshold_exceeded(i):
                     reason = ExitReason.CONTAGION
                 if reason != ExitReason.NONE:
@@ -130,15 +130,15 @@ class MemberAgent(mesa.Agent):
             period < model.platform.announced_period
             and population.may_join(i, period)
             and population.age_periods[i] >= population.adult_age_periods
-            and rng.random() < population.join_probability(i, period, unit_share, cap)
+            and rng.random() < population.join_probability(i, period, signal, cap)
         ):
-            population.enter(one, period)
+            events["rejoins"] += population.enter(one, period)
             events["joins"] += 1
             neighbours = population.network.neighbours(i)
             if len(neighbours) and rng.random() < p["family_enrolment_prob"]:
                 relative = neighbours[rng.integers(len(neighbours))]
                 if population.may_join(relative, period):
-                    population.enter(np.array([relative]), period)
+                    events["rejoins"] += population.enter(np.array([relative]), period)
                     events["joins_family"] += 1
         self._age_one_period(period, one)
         self._consider_and_buy_insurance(rng, events)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from huzhu.agents import sharing
+from huzhu.agents import leaving, sharing
+from huzhu.agents.sharing import ChargeSignal
 
 FEE_FLOOR_WINDOW_PERIODS = 6  # assumption: the fee_floor rule reads a quarter's accounts
 
@@ -13,15 +14,21 @@ FEE_FLOOR_WINDOW_PERIODS = 6  # assumption: the fee_floor rule reads a quarter's
 class PlatformAgent(mesa.Agent):
     """Runs "cover first, share later" and keeps the accounts in real CNY.
 
-    Costs of period t (benefits paid and refunds) are shared in period t + 1 together
-    with the management fee on the benefits. From the closure announcement on, the
-    platform pays the shares itself.
+    Benefits paid in period t are shared in period t + 1 together with the management
+    fee on them (the published formula: dxju.cn/help/32573.html). Refunds to members ill
+    in their waiting period are paid by the platform: the formula has no term for them,
+    and 2020's fees, 7.29亿 of ~99亿 shared (8/108 = 7.4%), leave no room for one. From the
+    closure announcement on, the platform pays the shares itself.
 
     Attributes:
         pending_payouts_cny: Benefits paid last period, to be shared now (CNY).
-        pending_refunds_cny: Refunds paid last period, to be shared now (CNY).
+        pending_expected_payouts_cny: Their expectation given the covered members'
+            risks (CNY): what `charge_signal_noise="one_to_one"` shrinks the share towards.
         unit_share_ewma_cny: Smoothed share per unit of sharing weight (CNY per period);
             the charge level agents expect.
+        reference_unit_share_cny: The same with the longer memory of the reference
+            (CNY per period).
+        charge_signal: What members know of the charges this period (`ChargeSignal`).
         announced_period / end_period: Closure announcement and last covered period.
         totals: Running totals of every account (CNY or people).
     """
@@ -29,13 +36,18 @@ class PlatformAgent(mesa.Agent):
     def __init__(self, model, announced_period: int, end_period: int):
         super().__init__(model)
         self.pending_payouts_cny = 0.0
-        self.pending_refunds_cny = 0.0
+        self.pending_expected_payouts_cny = 0.0
         self.unit_share_ewma_cny = 0.0
+        self.reference_unit_share_cny = 0.0
+        self.charge_signal = ChargeSignal()
         self.announced_period = announced_period
         self.end_period = end_period
         self.peak_members = 0.0
         self.fee_history_cny: list[float] = []
-        self.totals = {"fee_revenue": 0.0, "platform_subsidy": 0.0, "commission_revenue": 0.0, "cumulative_aided": 0.0}
+        self.totals = {
+            "fee_revenue": 0.0, "platform_subsidy": 0.0, "refunds": 0.0, "commission_revenue": 0.0,
+            "cumulative_aided": 0.0,
+        }  # fmt: skip
 
     def cap_in_force(self, year: int) -> float:
         """Per-member annual cap in `year` (CNY per year; inf when none)."""
@@ -43,7 +55,7 @@ class PlatformAgent(mesa.Agent):
         return sharing.annual_cap_cny(year, p["annual_cap_cny"], p["annual_cap_first_year"], p["annual_cap_last_year"])
 
     def share_last_period_costs(self, period: int, year: int, new_year: bool) -> dict:
-        """Split last period's benefits, refunds and fee among today's members.
+        """Split last period's benefits and the fee on them among today's members.
 
         Args:
             period: Current period.
@@ -58,7 +70,7 @@ class PlatformAgent(mesa.Agent):
         population = self.model.population
         scale = self.model.people_per_agent
         fee = p["fee_rate"] * self.pending_payouts_cny
-        shared_total = self.pending_payouts_cny + self.pending_refunds_cny + fee
+        shared_total = self.pending_payouts_cny + fee
         weight_total = population.member_weight_total
         platform_pays_all = period >= self.announced_period or weight_total == 0
         share_subsidy = shared_total if platform_pays_all else p["platform_subsidy_share"] * shared_total
@@ -67,9 +79,8 @@ class PlatformAgent(mesa.Agent):
         asked, charged, sharers = population.charge_shares(unit_share, self.cap_in_force(year), new_year)
         collected = charged * scale
         cap_subsidy = (asked - charged) * scale
-        memory = np.exp(-1.0 / p["charge_memory_periods"])
-        self.unit_share_ewma_cny = memory * self.unit_share_ewma_cny + (1.0 - memory) * unit_share
-        self.pending_payouts_cny = self.pending_refunds_cny = 0.0
+        self._update_charge_signal(self._signalled_unit_share(unit_share, weight_total), platform_pays_all)
+        self.pending_payouts_cny = self.pending_expected_payouts_cny = 0.0
         subsidy = share_subsidy + cap_subsidy
         self.totals["fee_revenue"] += fee
         self.totals["platform_subsidy"] += subsidy
@@ -84,8 +95,40 @@ class PlatformAgent(mesa.Agent):
             "sharers": sharers * scale,
         }
 
-    def pay_claims(self, benefits_cny: np.ndarray, refunds_cny: np.ndarray) -> dict:
-        """Pay this period's benefits and refunds (per person), to be shared next period.
+    def _signalled_unit_share(self, unit_share_cny: float, weight_total: float) -> float:
+        """The share per unit of weight as members weigh it (CNY): as charged, or with its
+        one-to-one noise (`charge_signal_noise`). Once the platform pays every share the
+        signal is zero whatever this returns (`_update_charge_signal`)."""
+        p = self.model.params
+        scale = self.model.people_per_agent
+        if p["charge_signal_noise"] == "simulated" or weight_total == 0:
+            return unit_share_cny
+        expected_asked = (1.0 - p["platform_subsidy_share"]) * (1.0 + p["fee_rate"]) * self.pending_expected_payouts_cny
+        return sharing.one_to_one_share(unit_share_cny, expected_asked / (scale * weight_total), scale)
+
+    def _update_charge_signal(self, unit_share_cny: float, platform_pays_all: bool) -> None:
+        """Smooth the share into the recent level and the reference; set what members see."""
+        p = self.model.params
+        jump = leaving.share_jump(unit_share_cny, self.reference_unit_share_cny, p["noticeable_share_cny"])
+        reference_before = self.reference_unit_share_cny
+        memory = np.exp(-1.0 / p["charge_memory_periods"])
+        self.unit_share_ewma_cny = memory * self.unit_share_ewma_cny + (1.0 - memory) * unit_share_cny
+        reference_memory = np.exp(-1.0 / p["reference_memory_periods"])
+        self.reference_unit_share_cny = reference_memory * reference_before + (1.0 - reference_memory) * unit_share_cny
+        # Once the platform pays every share, and says so, nothing is charged to weigh.
+        self.charge_signal = (
+            ChargeSignal() if platform_pays_all else ChargeSignal(self.unit_share_ewma_cny, reference_before, jump)
+        )
+
+    def pay_claims(self, benefits_cny: np.ndarray, refunds_cny: np.ndarray, expected_benefits_cny: float) -> dict:
+        """Pay this period's benefits (shared next period) and refunds (the platform's own
+        cost), both per person.
+
+        Args:
+            benefits_cny: Benefit of each claimant (CNY per person).
+            refunds_cny: Refund of each member ill in the waiting period (CNY per person).
+            expected_benefits_cny: Sum over covered members of illness probability x
+                benefit (CNY per person): the benefits' expectation.
 
         Returns:
             {"payouts": CNY, "refunds": CNY}.
@@ -94,7 +137,8 @@ class PlatformAgent(mesa.Agent):
         payouts = float(benefits_cny.sum() * scale)
         refunds = float(refunds_cny.sum() * scale)
         self.pending_payouts_cny += payouts
-        self.pending_refunds_cny += refunds
+        self.pending_expected_payouts_cny += expected_benefits_cny * scale
+        self.totals["refunds"] += refunds
         self.totals["cumulative_aided"] += len(benefits_cny) * scale
         return {"payouts": payouts, "refunds": refunds}
 

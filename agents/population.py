@@ -20,7 +20,8 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from huzhu.agents import cross_sell, illness, joining, leaving, sharing, valuation
-from huzhu.agents.states import VOLUNTARY_EXIT_REASONS, ExitReason, State
+from huzhu.agents.sharing import ChargeSignal
+from huzhu.agents.states import SIGNAL_EXIT_REASONS, ExitReason, State
 from huzhu.model.calendar import PERIODS_PER_YEAR
 from huzhu.model.network import CSRNetwork
 from huzhu.model.streams import AgentStreams, Stream
@@ -46,19 +47,23 @@ class Population:
         price_sensitivity: Slope of `valuation.price_pressure` (float32).
         credit_pass: Passes the credit screen (bool).
         health_declined: Kept out by the health declaration (bool).
+        reviews_charges: Ever weighs a charge deducted by default (bool; salience stay rule).
         contagion_threshold: Exit threshold of the threshold model (float32; None under
             other contagion models).
         state: `State` code (int8).
         exit_reason: `ExitReason` of the last membership that ended (int8).
         join_period / exit_period: Period of the last join / exit, NO_PERIOD if none (int16).
+        first_join_period: Period of the first join, NO_PERIOD if none (int16): the select
+            effect of the health declaration runs from it, so re-joining does not reset it.
         considering / insured: Considers / holds commercial insurance (bool).
         contributions_cny: Shares paid over the run, per person (CNY, float64).
         paid_this_year_cny: Shares paid this calendar year, per person (CNY, float64).
         paid_this_membership_cny: Shares paid since the last join (CNY, float64): the
             refund on illness in the waiting period.
-        exposure: Decayed count of neighbours who left voluntarily (float32; hazard contagion).
+        exposure: Decayed count of neighbours who left for the price or after others
+            left (`SIGNAL_EXIT_REASONS`; float32; hazard contagion).
         member_neighbours: Neighbours who are members now (int32).
-        exited_neighbours: Neighbours out after a voluntary exit (int32; None unless
+        exited_neighbours: Neighbours out after a signal exit (int32; None unless
             threshold contagion).
     """
 
@@ -74,6 +79,7 @@ class Population:
         self.price_sensitivity = traits["price_sensitivity"]
         self.credit_pass = traits["credit_pass"]
         self.health_declined = traits["health_declined"]
+        self.reviews_charges = traits["reviews_charges"]
         self.considering = traits["considering"]
         self.insured = traits["insured"]
         threshold_model = p["contagion_model"] == "threshold"
@@ -89,6 +95,7 @@ class Population:
         self.exit_reason = np.full(n, ExitReason.NONE, dtype=np.int8)
         self.join_period = np.full(n, NO_PERIOD, dtype=np.int16)
         self.exit_period = np.full(n, NO_PERIOD, dtype=np.int16)
+        self.first_join_period = np.full(n, NO_PERIOD, dtype=np.int16)
         self.contributions_cny = np.zeros(n, dtype=np.float64)
         self.paid_this_year_cny = np.zeros(n, dtype=np.float64)
         self.paid_this_membership_cny = np.zeros(n, dtype=np.float64)
@@ -120,6 +127,7 @@ class Population:
             "price_sensitivity": np.empty(n, np.float32),
             "credit_pass": np.empty(n, bool),
             "health_declined": np.empty(n, bool),
+            "reviews_charges": np.empty(n, bool),
             "contagion_threshold": np.empty(n, np.float32),
             "considering": np.empty(n, bool),
             "insured": np.empty(n, bool),
@@ -154,6 +162,7 @@ class Population:
             traits["health_declined"][s] = has_condition & (
                 draw(Stream.HEALTH_SCREEN) < p["health_screen_effectiveness"]
             )
+            traits["reviews_charges"][s] = draw(Stream.ATTENTION) >= p["inattentive_share"]
             traits["contagion_threshold"][s] = _truncated_normal(
                 draw(Stream.THRESHOLD), p["contagion_threshold_mean"], p["contagion_threshold_sd"]
             )
@@ -247,28 +256,45 @@ class Population:
             p["affordability_share"],
         )
 
-    def price_pressure(self, idx, unit_share_cny: float, cap_cny: float) -> np.ndarray:
-        """Price pressure on the agents at `idx` at the recent share (0-1)."""
-        charge = sharing.expected_annual_charge(unit_share_cny, self.weight_by_age[self.age_periods[idx]], cap_cny)
+    def price_pressure(self, idx, signal: ChargeSignal, cap_cny: float, paying: bool) -> np.ndarray:
+        """Price pressure on the agents at `idx` at the recent share (0-1).
+
+        Args:
+            idx: Agent indices.
+            signal: What the agents know of the charges.
+            cap_cny: Annual cap in force (CNY per year).
+            paying: The agents are members who pay the charges: under the salience rule
+                they weigh them against their reference (loss aversion); those deciding to
+                join have paid nothing to compare with.
+        """
+        p = self.params
+        weight = self.weight_by_age[self.age_periods[idx]]
+        charge = sharing.expected_annual_charge(signal.recent_unit_share_cny, weight, cap_cny)
+        if paying and p["stay_rule"] == "salience":
+            reference = sharing.expected_annual_charge(signal.reference_unit_share_cny, weight, cap_cny)
+            charge = valuation.reference_dependent_charge(charge, reference, p["loss_aversion"])
         return valuation.price_pressure(charge, self.willingness_to_pay(idx), self.price_sensitivity[idx])
 
     def illness_probability(self, idx, period: int) -> np.ndarray:
         """Probability that the members at `idx` fall ill this period (0-1)."""
         p = self.params
         select = illness.select_factor(
-            period - self.join_period[idx].astype(np.int64),
+            period - self.first_join_period[idx].astype(np.int64),
             p["select_risk_factor_at_joining"],
             p["select_period_years"],
         )
         return illness.illness_probability(self.annual_risk(idx), select)
 
-    def exit_hazards(self, idx, unit_share_cny: float, cap_cny: float):
+    def exit_hazards(self, idx, signal: ChargeSignal, cap_cny: float):
         """(other, price, contagion) exit hazards of the members at `idx` (per period)."""
         p = self.params
         hazard_contagion = p["contagion_model"] == "hazard"
+        review = leaving.review_probability(
+            p["stay_rule"], p["price_attention"], p["salience_attention"], signal.jump, self.reviews_charges[idx]
+        )
         return leaving.exit_hazards(
-            self.price_pressure(idx, unit_share_cny, cap_cny),
-            p["price_attention"],
+            self.price_pressure(idx, signal, cap_cny, paying=True),
+            review,
             p["base_exit_hazard"],
             p["contagion_strength"] if hazard_contagion else 0.0,
             self.exposure[idx] if hazard_contagion else 0.0,
@@ -293,7 +319,7 @@ class Population:
         eligible = self.credit_pass[idx] & ~self.health_declined[idx] & self.in_age_range(idx)
         return ((state == State.OUTSIDER) | returning) & eligible
 
-    def join_probability(self, idx, period: int, unit_share_cny: float, cap_cny: float) -> np.ndarray:
+    def join_probability(self, idx, period: int, signal: ChargeSignal, cap_cny: float) -> np.ndarray:
         """Probability that the adults at `idx`, who may join, join this period (0-1)."""
         p = self.params
         degree = self.degree[idx]
@@ -301,19 +327,34 @@ class Population:
         marketing = joining.marketing_hazard(
             period, p["marketing_rate"], p["launch_marketing_rate"], p["launch_marketing_decay_periods"]
         )
-        attractiveness = 1.0 - self.price_pressure(idx, unit_share_cny, cap_cny)
-        return joining.join_probability(marketing, p["word_of_mouth_rate"], member_share, attractiveness)
+        attractiveness = 1.0 - self.price_pressure(idx, signal, cap_cny, paying=False)
+        propensity = joining.join_propensity(
+            self.age_periods[idx] / PERIODS_PER_YEAR,
+            self.adult_age_periods / PERIODS_PER_YEAR,
+            p["join_age_gradient"],
+            self.first_join_period[idx] != NO_PERIOD,
+            p["rejoin_propensity"],
+        )
+        return joining.join_probability(marketing, p["word_of_mouth_rate"], member_share, attractiveness, propensity)
 
     # ------------------------------------------------------------------ transitions
-    def enter(self, idx: np.ndarray, period: int) -> None:
-        """Agents at `idx` join: a new waiting period starts."""
+    def enter(self, idx: np.ndarray, period: int) -> int:
+        """Agents at `idx` join: a new waiting period starts, also for those who were
+        members before (they declare their health again and wait 90 days again).
+
+        Returns:
+            How many of them were members before (re-joins; agents).
+        """
+        returning = self.first_join_period[idx] != NO_PERIOD
         if self.exited_neighbours is not None:
-            returning = idx[(self.state[idx] == State.EXITED) & np.isin(self.exit_reason[idx], VOLUNTARY_EXIT_REASONS)]
-            self._add_to_neighbours(self.exited_neighbours, returning, -1)
+            signalled = idx[(self.state[idx] == State.EXITED) & np.isin(self.exit_reason[idx], SIGNAL_EXIT_REASONS)]
+            self._add_to_neighbours(self.exited_neighbours, signalled, -1)
         self.state[idx] = State.WAITING
         self.join_period[idx] = period
+        self.first_join_period[idx[~returning]] = period
         self.paid_this_membership_cny[idx] = 0.0
         self._add_to_neighbours(self.member_neighbours, idx, 1)
+        return int(np.count_nonzero(returning))
 
     def leave(self, idx: np.ndarray, reason: ExitReason | np.ndarray, period: int) -> None:
         """Members at `idx` leave for `reason` (one code, or one per member)."""
@@ -329,10 +370,10 @@ class Population:
         self.exit_reason[idx] = reason
         self.exit_period[idx] = period
         self._add_to_neighbours(self.member_neighbours, idx, -1)
-        voluntary = idx[np.isin(reason, VOLUNTARY_EXIT_REASONS)]
-        self._add_to_neighbours(self.exposure, voluntary, np.float32(1.0))
+        signalled = idx[np.isin(reason, SIGNAL_EXIT_REASONS)]
+        self._add_to_neighbours(self.exposure, signalled, np.float32(1.0))
         if self.exited_neighbours is not None:
-            self._add_to_neighbours(self.exited_neighbours, voluntary, 1)
+            self._add_to_neighbours(self.exited_neighbours, signalled, 1)
 
     def _add_to_neighbours(self, counts: np.ndarray, idx: np.ndarray, value) -> None:
         """Add `value` to `counts` at every neighbour of the agents at `idx`, a chunk of
@@ -378,7 +419,7 @@ class Population:
             state = self.state[start:stop]
             state[self.waiting_is_over(slice(start, stop), period)] = State.COVERED
 
-    def fall_ill_then_decide_to_stay(self, period: int, unit_share_cny: float, cap_cny: float) -> dict:
+    def fall_ill_then_decide_to_stay(self, period: int, signal: ChargeSignal, cap_cny: float) -> dict:
         """Members fall ill (covered: paid; waiting: refunded, out for good); the others
         weigh charges, churn and neighbours' exits, and some leave.
 
@@ -408,7 +449,7 @@ class Population:
             expected_benefits += float((p_ill * self.benefit_cny(members))[covered].sum())
             healthy = members[~ill]
             u_stay = (u[~ill] - p_ill[~ill]) / (1.0 - p_ill[~ill])
-            reason = leaving.draw_exits(*self.exit_hazards(healthy, unit_share_cny, cap_cny), u_stay)
+            reason = leaving.draw_exits(*self.exit_hazards(healthy, signal, cap_cny), u_stay)
             reason[(reason == ExitReason.NONE) & self.threshold_exceeded(healthy)] = ExitReason.CONTAGION
             leaving_now = reason != ExitReason.NONE
             leavers.append(healthy[leaving_now])
@@ -427,7 +468,7 @@ class Population:
         self.leave(result["leavers"], result["exit_reasons"], period)
         return result
 
-    def decide_to_join(self, period: int, unit_share_cny: float, cap_cny: float) -> tuple[int, int]:
+    def decide_to_join(self, period: int, signal: ChargeSignal, cap_cny: float) -> tuple[int, int, int]:
         """Eligible adults join by marketing and word of mouth; some enrol a relative.
 
         One uniform per adult: joins if u < p_join; a joiner enrols a relative if
@@ -435,7 +476,8 @@ class Population:
         floor(u / (p_join x family_enrolment_prob) x degree) of its list.
 
         Returns:
-            (agents who joined by their own decision, relatives they enrolled).
+            (agents who joined by their own decision, relatives they enrolled, how many of
+            both had been members before).
         """
         p_family = self.params["family_enrolment_prob"]
         joiners, relatives = [], []
@@ -445,7 +487,7 @@ class Population:
                 self.may_join(s, period) & (self.age_periods[s] >= self.adult_age_periods)
             )
             u = self.streams.uniforms(Stream.MEMBERSHIP, period, start, stop)[deciders - start]
-            p_join = self.join_probability(deciders, period, unit_share_cny, cap_cny)
+            p_join = self.join_probability(deciders, period, signal, cap_cny)
             joins = u < p_join
             joined = deciders[joins]
             u_family = u[joins] / p_join[joins]
@@ -460,9 +502,8 @@ class Population:
         picked = np.unique(np.concatenate(relatives))
         picked = picked[self.may_join(picked, period)]
         picked = np.setdiff1d(picked, joined, assume_unique=True)
-        self.enter(joined, period)
-        self.enter(picked, period)
-        return len(joined), len(picked)
+        rejoined = self.enter(joined, period) + self.enter(picked, period)
+        return len(joined), len(picked), rejoined
 
     def age_one_period(self, period: int) -> int:
         """Everyone ages half a month; members reaching the maximum age leave.

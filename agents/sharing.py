@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from huzhu.model.calendar import PERIODS_PER_YEAR
@@ -48,3 +50,38 @@ def expected_annual_charge(unit_share_cny_per_period, weight, cap_cny: float):
         cap_cny: Annual cap in force (CNY per year).
     """
     return np.minimum(PERIODS_PER_YEAR * unit_share_cny_per_period * np.asarray(weight), cap_cny)
+
+
+def one_to_one_share(simulated_cny: float, expected_cny: float, people_per_agent: float) -> float:
+    """The share with the noise it would have if each agent were one person (CNY).
+
+    A count of n agent-events standing for k people each has variance k^2 n; the same
+    people counted one by one, k n events, have variance k n: k times less. Shrinking
+    the simulated share's departure from its expectation by sqrt(k) gives it the
+    one-to-one noise (never negative for k >= 1, as both shares are not).
+
+    Args:
+        simulated_cny: The share as simulated (CNY).
+        expected_cny: Its expectation given the members' risks (CNY).
+        people_per_agent: People each agent stands for (>= 1).
+    """
+    return expected_cny + (simulated_cny - expected_cny) / float(np.sqrt(people_per_agent))
+
+
+@dataclass(frozen=True)
+class ChargeSignal:
+    """What members know of the charges when they decide this period.
+
+    All zero before the first share and from the closure announcement on, when the
+    platform pays every share and says so.
+
+    Attributes:
+        recent_unit_share_cny: Smoothed recent share per unit of sharing weight (CNY per period).
+        reference_unit_share_cny: Reference share formed from earlier periods, with a longer
+            memory (CNY per period).
+        jump: How far this period's share stands above the reference (`leaving.share_jump`; 1).
+    """
+
+    recent_unit_share_cny: float = 0.0
+    reference_unit_share_cny: float = 0.0
+    jump: float = 0.0

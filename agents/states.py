@@ -33,3 +33,7 @@ class ExitReason(IntEnum):
 
 
 VOLUNTARY_EXIT_REASONS = (ExitReason.PRICE, ExitReason.CONTAGION, ExitReason.OTHER)
+#: Exits a neighbour reads as a verdict on the plan, and so the ones that spread: leaving
+#: for the price or after others left. Churn for reasons outside the model (moving on,
+#: a lost phone, a changed account) says nothing about the plan's worth.
+SIGNAL_EXIT_REASONS = (ExitReason.PRICE, ExitReason.CONTAGION)

@@ -41,6 +41,22 @@ def willingness_to_pay(
     return np.minimum(value, affordability_share * np.asarray(income_cny))
 
 
+def reference_dependent_charge(annual_charge_cny, reference_charge_cny, loss_aversion: float):
+    """The charge as a member who pays it weighs it (CNY per year).
+
+    Charges above the reference formed from past ones count as losses and weigh
+    1 + loss_aversion times as much (Kahneman & Tversky 1979; Koszegi & Rabin 2006):
+    charge + loss_aversion x max(0, charge - reference).
+
+    Args:
+        annual_charge_cny: Expected charges over a year at the recent share (CNY per year).
+        reference_charge_cny: The same at the reference share (CNY per year).
+        loss_aversion: Extra weight on the excess over the reference (1).
+    """
+    charge = np.asarray(annual_charge_cny, dtype=np.float64)
+    return charge + loss_aversion * np.maximum(charge - np.asarray(reference_charge_cny, dtype=np.float64), 0.0)
+
+
 def price_pressure(annual_charge_cny, willingness_to_pay_cny, price_sensitivity):
     """Probability that an agent who weighs the plan finds it too dear (0-1).
 

@@ -1,7 +1,8 @@
 """Xianghubao's public record as a validated table of observations.
 
-Two files of data/ (each row with its source and status): the dated operating figures of
-2018-2020 and the member-survey facts. Rows are checked on load, and any fault is an
+Three files of data/ (each row with its source and status): the dated operating figures
+of 2018-2020, the member-survey facts, and quantities derived from them (with the
+derivation in the row's note). Rows are checked on load, and any fault is an
 error naming the file, the line and the field: a missing column, a date that is not an
 ISO date, an unknown quantity, a unit that is not the quantity's, a value that is not a
 non-negative number, a status other than verified / reported / derived, or the same
@@ -18,7 +19,11 @@ from pathlib import Path
 
 import pandas as pd
 
-OBSERVATION_FILES = ("xianghubao_observations_2018_2020.csv", "xianghubao_member_surveys.csv")
+OBSERVATION_FILES = (
+    "xianghubao_observations_2018_2020.csv",
+    "xianghubao_member_surveys.csv",
+    "xianghubao_derived.csv",
+)
 COLUMNS = ("date", "plan", "quantity", "value", "unit", "note", "source", "status")
 STATUSES = ("verified", "reported", "derived")
 MODELLED_PLAN = "critical_illness"  # the elderly-cancer and chronic-disease plans are not modelled
@@ -33,6 +38,7 @@ UNITS = {
     "aided_in_year": "people",
     "total_shared_in_year": "CNY",
     "management_fees_in_year": "CNY",
+    "mean_sharing_members_in_year": "people",
     "mean_member_age": "years",
     "consider_rate_members": "share",
     "consider_rate_nonmembers": "share",

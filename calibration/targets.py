@@ -14,6 +14,7 @@ stands for, so a target resting on n agent-events has a Poisson relative error o
 | cases_per_period | `claims` of that period |
 | share_per_member_per_year, aided_in_year | sum of `share_per_member`, `claims` over the year's periods |
 | total_shared_in_year, management_fees_in_year | sum of `shared_total`, `fee_revenue` over them |
+| mean_sharing_members_in_year | sum of `shared_total` over sum of `share_per_member` over them (the record's derivation) |
 | mean_member_age | mean of `mean_member_age` over the periods of the year |
 | consider_rate_members, consider_rate_nonmembers | the rate at the end of the period holding the date |
 
@@ -46,6 +47,9 @@ OBSERVATION_SIGMA = {
     "share_per_member_per_year": 0.05,  # assumption: a member's yearly total, published to the cent
     "aided_in_year": 0.05,  # assumption: published totals
     "total_shared_in_year": 0.1,  # "about 99亿" (XHB 2020 report via blog.wongcw.com)
+    # Derived from the two rows above: their sigmas added in quadrature. It repeats their
+    # information; it is a target because it states the pool's size directly.
+    "mean_sharing_members_in_year": float(np.hypot(0.1, 0.05)),
     "management_fees_in_year": 0.05,  # assumption: reported to the 0.01亿
     "mean_member_age": 0.03,  # assumption: one year in 34.4
     "consider_rate_members": 0.15,  # assumption: a reported survey answer, wording unknown
@@ -141,6 +145,8 @@ def _events_behind(quantity: str, date: dt.date, value: float, cases: dict) -> f
         return value
     if quantity in ("mean_member_age", "consider_rate_members", "consider_rate_nonmembers"):
         return np.inf
+    if quantity == "mean_sharing_members_in_year":
+        return np.inf  # the ratio of total to share is the pool whatever the cases: it rests on all members
     if quantity == "share_per_member_per_period":
         return cases.get((date, "cases_per_period"), 0.0)
     return cases.get((dt.date(date.year, 12, 31), "aided_in_year"), 0.0)
@@ -166,6 +172,9 @@ def simulated_value(target: Target, table: pd.DataFrame, calendar: Calendar) -> 
     in_year = pd.to_datetime(table["date"]).dt.year.to_numpy() == target.date.year
     if quantity == "mean_member_age":
         return float(table["mean_member_age"].to_numpy()[in_year].mean())
+    if quantity == "mean_sharing_members_in_year":
+        share = table["share_per_member"].to_numpy()[in_year].sum()
+        return float(table["shared_total"].to_numpy()[in_year].sum() / share) if share > 0 else np.nan
     return float(table[YEAR_SUMS[quantity]].to_numpy()[in_year].sum())
 
 

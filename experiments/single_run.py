@@ -149,8 +149,35 @@ def summarise(table: pd.DataFrame) -> str:
             f"{last['adverse_selection_index']:.2f} at the end",
             f"cross-sell   considering insurance at the end: members {last['consider_rate_members']:.0%}, "
             f"non-members {last['consider_rate_nonmembers']:.0%}",
+            *gross_flow_lines(table),
         ]
     )
+
+
+def gross_flows(table: pd.DataFrame) -> pd.DataFrame:
+    """Gross flows per calendar year (people): joins and re-joins, exits by reason, and
+    the mean membership they compare with."""
+    columns = ["joins", "rejoins", "exits_price", "exits_contagion", "exits_other", "exits_ill_in_waiting", "claims"]
+    flows = table.groupby(table["date"].dt.year)[columns].sum()
+    flows["exits_voluntary"] = flows[["exits_price", "exits_contagion", "exits_other"]].sum(axis=1)
+    flows["mean_members"] = table.groupby(table["date"].dt.year)["members"].mean()
+    flows.index.name = "year"
+    return flows
+
+
+def gross_flow_lines(table: pd.DataFrame) -> list[str]:
+    """One summary line per year with members: flows in millions of people."""
+    lines = []
+    for year, row in gross_flows(table).iterrows():
+        if row["mean_members"] <= 0:
+            continue
+        lines.append(
+            f"flows {year}   joins {row['joins'] / 1e6:.1f} M (re-joins {row['rejoins'] / 1e6:.1f} M); voluntary exits "
+            f"{row['exits_voluntary'] / 1e6:.1f} M = {row['exits_voluntary'] / row['mean_members']:.0%} of the mean "
+            f"{row['mean_members'] / 1e6:.1f} M members (price {row['exits_price'] / 1e6:.1f}, contagion "
+            f"{row['exits_contagion'] / 1e6:.1f}, other {row['exits_other'] / 1e6:.1f})"
+        )
+    return lines
 
 
 def _jsonable(value: Any) -> Any:

@@ -129,7 +129,13 @@ def _parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--agents", type=int, default=200_000, metavar="N", help="agents per run (default 200,000)")
     calibrate.add_argument("--seed", type=int, default=20181016, metavar="S", help="seed (default 20181016)")
     calibrate.add_argument(
-        "--parameters", metavar="A,B,...", help="calibrate only these (default: all of docs/calibration.md)"
+        "--stay-rule",
+        choices=("constant", "salience"),
+        default="salience",
+        help="the members' stay rule calibrated (default: salience; docs/ODD.md 7.5)",
+    )
+    calibrate.add_argument(
+        "--parameters", metavar="A,B,...", help="calibrate only these (default: all of the rule's, docs/calibration.md)"
     )
     calibrate.add_argument("--profile", action="store_true", help="also profile the distance along each parameter")
     calibrate.add_argument("--overwrite", action="store_true", help="replace a calibration already in DIR")
@@ -277,17 +283,17 @@ def _calibrate(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from huzhu.calibration.calibrate import PROFILE_POINTS, SEARCHED, CalibrationSettings, calibrate, profile
+    from huzhu.calibration.calibrate import PROFILE_POINTS, CalibrationSettings, calibrate, profile
     from huzhu.calibration.forecast import fit, run_sets
     from huzhu.calibration.outputs import default_folder, profile_figure, write_calibration
     from huzhu.experiments.executors import make_executor
 
     until = _date("--until", args.until)
-    parameters = tuple(args.parameters.split(",")) if args.parameters else tuple(s.name for s in SEARCHED)
     settings = CalibrationSettings(
         until=until, budget=args.budget, replications=args.replications, n_agents=args.agents, seed=args.seed,
-        parameters=parameters,
+        stay_rule=args.stay_rule, parameters=tuple(args.parameters.split(",")) if args.parameters else (),
     )  # fmt: skip
+    parameters = settings.parameters
     settings.validate()
     out = args.out or default_folder(until)
     if (out / "manifest.json").exists() and not args.overwrite:

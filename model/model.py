@@ -39,6 +39,7 @@ REPORTED_COLUMNS = (
     "covered",
     "joins",
     "joins_family",
+    "rejoins",
     "exits",
     *EXIT_COLUMNS.values(),
     "aged_out",
@@ -141,8 +142,10 @@ class MutualAidModel(mesa.Model):
         """Members fall ill (the covered are paid, the waiting refunded); the others weigh
         charges, churn and neighbours' exits, and some leave."""
         cap = self.platform.cap_in_force(self.calendar.date(self.period).year)
-        events = self.population.fall_ill_then_decide_to_stay(self.period, self.platform.unit_share_ewma_cny, cap)
-        self.tally.update(self.platform.pay_claims(events["benefits_cny"], events["refunds_cny"]))
+        events = self.population.fall_ill_then_decide_to_stay(self.period, self.platform.charge_signal, cap)
+        self.tally.update(
+            self.platform.pay_claims(events["benefits_cny"], events["refunds_cny"], events["expected_benefits_cny"])
+        )
         self.tally["claims"] = len(events["claimants"])
         self._count_exits(np.full(len(events["ill_in_waiting"]), ExitReason.ILL_IN_WAITING))
         self._count_exits(events["exit_reasons"])
@@ -159,8 +162,8 @@ class MutualAidModel(mesa.Model):
         if self.period >= self.platform.announced_period:
             return
         cap = self.platform.cap_in_force(self.calendar.date(self.period).year)
-        joins = self.population.decide_to_join(self.period, self.platform.unit_share_ewma_cny, cap)
-        self.tally["joins"], self.tally["joins_family"] = joins
+        joins = self.population.decide_to_join(self.period, self.platform.charge_signal, cap)
+        self.tally["joins"], self.tally["joins_family"], self.tally["rejoins"] = joins
 
     def age_one_period(self) -> None:
         """Everyone ages half a month; members reaching the maximum age leave."""
@@ -175,15 +178,19 @@ class MutualAidModel(mesa.Model):
         `shuffle_do`), then the platform books what they did."""
         self.period_events = {
             "benefits_cny": [], "refunds_cny": [], "exit_reasons": [], "buyers_were_members": [],
-            "expected_benefits_cny": 0.0, "joins": 0, "joins_family": 0, "aged_out": 0,
+            "expected_benefits_cny": 0.0, "joins": 0, "joins_family": 0, "rejoins": 0, "aged_out": 0,
         }  # fmt: skip
         self.agents_by_type[MemberAgent].shuffle_do("step")
         events = self.period_events
-        self.tally.update(self.platform.pay_claims(np.array(events["benefits_cny"]), np.array(events["refunds_cny"])))
+        self.tally.update(
+            self.platform.pay_claims(
+                np.array(events["benefits_cny"]), np.array(events["refunds_cny"]), events["expected_benefits_cny"]
+            )
+        )
         self.tally["claims"] = len(events["benefits_cny"])
         self._count_exits(np.array(events["exit_reasons"], dtype=np.int8))
         self._record_expected_cost(events["expected_benefits_cny"])
-        for column in ("joins", "joins_family", "aged_out"):
+        for column in ("joins", "joins_family", "rejoins", "aged_out"):
             self.tally[column] = events[column]
         self.tally.update(self.platform.sell_insurance(np.array(events["buyers_were_members"], dtype=bool)))
 
@@ -220,7 +227,7 @@ class MutualAidModel(mesa.Model):
         population = self.population
         tally["joins"] += tally["joins_family"]
         tally["exits"] = sum(tally[c] for c in EXIT_COLUMNS.values())
-        for column in ("joins", "joins_family", "exits", *EXIT_COLUMNS.values(), "aged_out", "claims"):
+        for column in ("joins", "joins_family", "rejoins", "exits", *EXIT_COLUMNS.values(), "aged_out", "claims"):
             tally[column] *= scale
         census = population.census()
         tally["waiting"] = census["waiting"] * scale

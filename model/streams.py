@@ -29,6 +29,7 @@ class Stream(IntEnum):
     THRESHOLD = 7
     CONSIDERING = 8
     INSURED = 9
+    ATTENTION = 15  # whether an agent ever reviews a charge (salience stay rule)
     HOMOPHILY_AGE = 10
     HOMOPHILY_INCOME = 11
     NETWORK_REWIRE = 12

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from huzhu.agents.sharing import ChargeSignal
 from huzhu import MemberAgent, MutualAidModel
 from huzhu.agents.states import ExitReason, State
 
@@ -122,21 +123,21 @@ def test_money_is_conserved_every_period(run):
     np.testing.assert_allclose(t.collected + t.platform_subsidy, t.shared_total, rtol=REL, atol=ABS_CNY)
 
 
-def test_each_period_shares_last_periods_payouts_refunds_and_fee(run):
+def test_each_period_shares_last_periods_payouts_and_fee(run):
+    """The published formula: (payouts + fee) / members; refunds are the platform's cost."""
     t = run.table
     fee_rate = run.model.params["fee_rate"]
     assert t.shared_total.iloc[0] == 0 and t.fee_revenue.iloc[0] == 0
     prev_payouts = t.payouts.to_numpy()[:-1]
-    prev_refunds = t.refunds.to_numpy()[:-1]
     fee = t.fee_revenue.to_numpy()[1:]
     np.testing.assert_allclose(fee, fee_rate * prev_payouts, rtol=REL, atol=ABS_CNY)
-    np.testing.assert_allclose(t.shared_total.to_numpy()[1:], prev_payouts + prev_refunds + fee, rtol=REL, atol=ABS_CNY)
+    np.testing.assert_allclose(t.shared_total.to_numpy()[1:], prev_payouts + fee, rtol=REL, atol=ABS_CNY)
 
 
-def test_every_cny_paid_out_is_shared_by_the_end(run):
+def test_every_benefit_paid_is_shared_by_the_end_and_refunds_are_the_platforms(run):
     t = run.table
-    paid_out = t.payouts.sum() + t.refunds.sum()
-    assert paid_out == pytest.approx((t.shared_total - t.fee_revenue).sum(), rel=REL, abs=ABS_CNY)
+    assert t.payouts.sum() == pytest.approx((t.shared_total - t.fee_revenue).sum(), rel=REL, abs=ABS_CNY)
+    assert run.model.platform.totals["refunds"] == pytest.approx(t.refunds.sum(), rel=REL, abs=ABS_CNY)
 
 
 def test_per_agent_contributions_agree_with_the_books(run):
@@ -228,7 +229,7 @@ def test_a_rejoined_member_ill_in_waiting_is_refunded_only_this_memberships_shar
     pop.enter(np.array([i]), period=30)
     pop.contributions_cny[i] += 20.0  # shares paid in the new membership's waiting period
     pop.paid_this_membership_cny[i] += 20.0
-    ill = pop.fall_ill_then_decide_to_stay(period=31, unit_share_cny=0.0, cap_cny=np.inf)
+    ill = pop.fall_ill_then_decide_to_stay(period=31, signal=ChargeSignal(), cap_cny=np.inf)
     assert list(ill["ill_in_waiting"]) == [i]
     assert ill["refunds_cny"][0] == pytest.approx(20.0)
 

@@ -35,7 +35,7 @@ def write(tmp_path: Path, body: str, header: str = HEADER) -> Path:
 # ----------------------------------------------------------------------------- loader
 def test_the_shipped_observations_load_with_every_valued_row_and_no_event():
     table = obs.load_observations()
-    assert len(table) == 26  # 25 rows of the 2018-2020 file less 2 events, plus 3 survey facts
+    assert len(table) == 27  # 25 rows of the 2018-2020 file less 2 events, 3 survey facts, 1 derived
     assert set(table["quantity"]) <= set(obs.UNITS)
     assert table["value"].ge(0).all()
 
