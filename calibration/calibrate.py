@@ -29,7 +29,6 @@ from huzhu.model.calendar import Calendar
 from huzhu.model.parameters import ParameterError, resolve_parameters
 from huzhu.model.presets import preset_overrides
 
-
 STAY_RULES = ("constant", "salience")
 
 

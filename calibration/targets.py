@@ -14,7 +14,7 @@ stands for, so a target resting on n agent-events has a Poisson relative error o
 | cases_per_period | `claims` of that period |
 | share_per_member_per_year, aided_in_year | sum of `share_per_member`, `claims` over the year's periods |
 | total_shared_in_year, management_fees_in_year | sum of `shared_total`, `fee_revenue` over them |
-| mean_sharing_members_in_year | sum of `shared_total` over sum of `share_per_member` over them (the record's derivation) |
+| mean_sharing_members_in_year | sum of `shared_total` over sum of `share_per_member` over them (as derived) |
 | mean_member_age | mean of `mean_member_age` over the periods of the year |
 | consider_rate_members, consider_rate_nonmembers | the rate at the end of the period holding the date |
 

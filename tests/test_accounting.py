@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from huzhu.agents.sharing import ChargeSignal
 from huzhu import MemberAgent, MutualAidModel
+from huzhu.agents.sharing import ChargeSignal
 from huzhu.agents.states import ExitReason, State
 
 EXIT_COLUMNS = ("exits_price", "exits_contagion", "exits_other", "exits_ill_in_waiting", "exits_closure")
