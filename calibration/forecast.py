@@ -2,9 +2,13 @@
 
 Each near-best set runs R replications (the calibration's seeds); prediction intervals
 are the 5% and 95% quantiles over all those runs, so they hold both the parameter
-uncertainty and the run-to-run noise. A forecast reads no observation: it is the model
-run forward under the known rule calendar (caps by year, the closure dates), which are
-parameters of the model.
+uncertainty and the run-to-run noise. Several calibrations (one per stay rule) add the
+structural uncertainty: their runs are pooled with Akaike weights, each model's weight
+proportional to exp(-AIC / 2), AIC = summed z^2 of its best set + 2 x its parameters
+(the Gaussian error model of the distance), shared equally among its runs. A forecast
+reads no observation: it is the model run forward under the known rule calendar (caps by
+year, the closure dates), which are parameters of the model. Observations dated after the
+cutoff, where the record has them, only score it afterwards (`score_forecast`).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import pandas as pd
 
 from huzhu.calibration.calibrate import CalibrationSettings
 from huzhu.calibration.runs import RunRequest, run_request
-from huzhu.calibration.targets import Target, fit_table, run_values
+from huzhu.calibration.targets import Target, build_targets, fit_table, run_values
 from huzhu.experiments.executors import SequentialExecutor
 from huzhu.experiments.seeding import replication_seeds
 
@@ -62,26 +66,97 @@ def fit(settings: CalibrationSettings, targets: list[Target], tables: list[pd.Da
     return fit_table(targets, values.mean(axis=0), low, high)
 
 
+def akaike_weights(sum_z2: list[float], n_parameters: list[int]) -> np.ndarray:
+    """Weight of each calibrated model: exp(-AIC / 2) normalised, AIC = sum z^2 + 2 k (1)."""
+    aic = np.asarray(sum_z2, dtype=float) + 2.0 * np.asarray(n_parameters, dtype=float)
+    relative = np.exp(-(aic - aic.min()) / 2.0)
+    return relative / relative.sum()
+
+
+def weighted_quantiles(values: np.ndarray, weights: np.ndarray, quantiles=QUANTILES) -> np.ndarray:
+    """Quantiles of `values` along the last axis under `weights` (one per value): the
+    weighted empirical CDF at its midpoints, interpolated linearly; values of zero weight
+    take no part. With equal weights these are numpy's "hazen" quantiles.
+
+    Returns:
+        Array of shape values.shape[:-1] + (len(quantiles),).
+    """
+    values = np.asarray(values, dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    kept = weights > 0
+    rows = values.reshape(-1, values.shape[-1])[:, kept]
+    w = weights[kept]
+    result = np.empty((len(rows), len(quantiles)))
+    for k, row in enumerate(rows):
+        order = np.argsort(row)
+        cumulative = np.cumsum(w[order]) - 0.5 * w[order]
+        result[k] = np.interp(quantiles, cumulative / w.sum(), row[order])
+    return result.reshape(*values.shape[:-1], len(quantiles))
+
+
+def _run_weights(tables: list[pd.DataFrame]) -> np.ndarray:
+    """Each run's weight: its `weight` column (a model's weight over its runs), else equal."""
+    return np.array([float(t["weight"].iloc[0]) if "weight" in t else 1.0 for t in tables])
+
+
 def period_forecast(tables: list[pd.DataFrame]) -> pd.DataFrame:
-    """Per period and quantity: the 5%, 50% and 95% quantiles over the runs."""
-    runs = pd.concat(tables, ignore_index=True)
+    """Per period and quantity: the 5%, 50% and 95% quantiles over the (weighted) runs."""
+    weights = _run_weights(tables)
+    length = min(len(t) for t in tables)
+    frame = tables[0].iloc[:length]
     rows = []
     for quantity in PERIOD_QUANTITIES:
-        grouped = runs.groupby(["period", "date"])[quantity]
-        q = grouped.quantile(list(QUANTILES)).unstack()
-        q.columns = ["low", "median", "high"]
-        rows.append(q.reset_index().assign(quantity=quantity))
-    return pd.concat(rows, ignore_index=True)[["period", "date", "quantity", "median", "low", "high"]]
+        values = np.stack([t[quantity].to_numpy()[:length] for t in tables], axis=-1)
+        q = weighted_quantiles(values, weights)
+        rows.append(
+            pd.DataFrame(
+                {"period": frame["period"].to_numpy(), "date": frame["date"].to_numpy(), "quantity": quantity,
+                 "median": q[:, 1], "low": q[:, 0], "high": q[:, 2]}
+            )
+        )  # fmt: skip
+    return pd.concat(rows, ignore_index=True)
 
 
 def year_forecast(tables: list[pd.DataFrame]) -> pd.DataFrame:
     """Per calendar year and yearly quantity: the 5%, 50% and 95% quantiles over the runs."""
-    runs = pd.concat(tables, ignore_index=True)
-    runs["year"] = pd.to_datetime(runs["date"]).dt.year
-    sums = runs.groupby(["set", "replication", "year"])[list(set(YEAR_QUANTITIES.values()))].sum().reset_index()
+    weights = _run_weights(tables)
+    sums = [t.groupby(pd.to_datetime(t["date"]).dt.year)[list(YEAR_QUANTITIES.values())].sum() for t in tables]
+    years = sorted(set.intersection(*(set(s.index) for s in sums)))
     rows = []
     for name, column in YEAR_QUANTITIES.items():
-        q = sums.groupby("year")[column].quantile(list(QUANTILES)).unstack()
-        q.columns = ["low", "median", "high"]
-        rows.append(q.reset_index().assign(quantity=name))
-    return pd.concat(rows, ignore_index=True)[["year", "quantity", "median", "low", "high"]]
+        values = np.array([[s.loc[year, column] for s in sums] for year in years])
+        q = weighted_quantiles(values, weights)
+        rows.append(pd.DataFrame({"year": years, "quantity": name, "median": q[:, 1], "low": q[:, 0], "high": q[:, 2]}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def score_forecast(
+    settings: CalibrationSettings,
+    tables: list[pd.DataFrame],
+    observations: pd.DataFrame,
+    cutoff: dt.date,
+    until: dt.date,
+) -> pd.DataFrame:
+    """The forecast against the observations dated after the cutoff and up to `until`.
+
+    Each observation is compared, by the calibration's own rules (`targets.simulated_value`),
+    with the (weighted) median and 90% interval of the runs: the point error
+    median / observed - 1 and whether the observation lies inside the interval. Returns
+    an empty table when the record has no observation in that window.
+    """
+    later = build_targets(observations, settings.people_per_agent(), settings.replications, until,
+                          settings.calendar().launch_date)  # fmt: skip
+    later = [t for t in later if t.date > cutoff]
+    columns = ["date", "quantity", "observed", "median", "low", "high", "error", "inside_90", "source"]
+    if not later:
+        return pd.DataFrame(columns=columns)
+    values = run_values(later, tables, settings.calendar())
+    q = weighted_quantiles(values.T, _run_weights(tables))
+    observed = np.array([t.observed for t in later])
+    return pd.DataFrame(
+        {
+            "date": [t.date for t in later], "quantity": [t.quantity for t in later], "observed": observed,
+            "median": q[:, 1], "low": q[:, 0], "high": q[:, 2], "error": q[:, 1] / observed - 1.0,
+            "inside_90": (q[:, 0] <= observed) & (observed <= q[:, 2]), "source": [t.source for t in later],
+        }
+    )  # fmt: skip

@@ -93,6 +93,7 @@ def settings_from(manifest: dict) -> CalibrationSettings:
     settings = dict(manifest["settings"])
     settings["until"] = dt.date.fromisoformat(settings["until"])
     settings["parameters"] = tuple(settings["parameters"])
+    settings.setdefault("stay_rule", "constant")  # calibrations written before the stay rule was a setting
     return CalibrationSettings(**settings)
 
 
@@ -120,10 +121,16 @@ def fit_figure(fit: pd.DataFrame, path: Path) -> list[Path]:
 
 
 def forecast_figure(
-    periods: pd.DataFrame, years: pd.DataFrame, observations: pd.DataFrame, cutoff: dt.date, path: Path
+    periods: pd.DataFrame,
+    years: pd.DataFrame,
+    observations: pd.DataFrame,
+    cutoff: dt.date,
+    path: Path,
+    until: dt.date | None = None,
 ) -> list[Path]:
     """Members, share per member, people aided and platform money: forecast bands, the
-    data up to the cutoff as points, the cutoff as a line."""
+    data up to the cutoff as filled points, the cutoff as a line; observations after the
+    cutoff and up to `until` (scoring a validation forecast) as open points."""
     panels = (
         ("members", 1e6, "members (million)", "members"),
         ("share_per_member", 1.0, "share per member (CNY per period)", "share_per_member_per_period"),
@@ -141,6 +148,8 @@ def forecast_figure(
             if observed is not None:
                 data = observations[(observations["quantity"] == observed) & (observations["date"] <= cutoff)]
                 ax.plot(pd.to_datetime(data["date"]), data["value"] / scale, "k.", ms=4)
+                later = _after_cutoff(observations, observed, cutoff, until)
+                ax.plot(pd.to_datetime(later["date"]), later["value"] / scale, "o", mfc="none", mec="k", ms=4)
             ax.axvline(pd.Timestamp(cutoff), color="0.4", lw=0.6, ls="--")
             ax.xaxis.set_major_locator(mdates.YearLocator())
             ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
@@ -156,11 +165,21 @@ def forecast_figure(
             ax.errorbar(rows["year"], rows["median"], yerr=error, fmt="o", color="C0", ms=3, capsize=2, lw=0.8)
             data = observations[(observations["quantity"] == observed) & (observations["date"] <= cutoff)]
             ax.plot([d.year for d in data["date"]], data["value"], "kx", ms=5)
+            later = _after_cutoff(observations, observed, cutoff, until)
+            ax.plot([d.year for d in later["date"]], later["value"], "o", mfc="none", mec="k", ms=5)
             ax.axvline(cutoff.year + 0.5, color="0.4", lw=0.6, ls="--")
             ax.set_xticks(sorted(rows["year"].unique()))
             ax.set_ylabel(label)
         fig.suptitle(f"Forecast from data to {cutoff}: median and 5-95% over near-best sets x replications")
         return save_figure(fig, path)
+
+
+def _after_cutoff(observations: pd.DataFrame, quantity: str, cutoff: dt.date, until: dt.date | None) -> pd.DataFrame:
+    """Observations of `quantity` after the cutoff and up to `until` (none without `until`)."""
+    if until is None:
+        return observations.iloc[:0]
+    dates = observations["date"]
+    return observations[(observations["quantity"] == quantity) & (dates > cutoff) & (dates <= until)]
 
 
 def profile_figure(profiles: pd.DataFrame, path: Path) -> list[Path]:

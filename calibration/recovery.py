@@ -1,8 +1,9 @@
 """Parameter recovery at the calibration's scale: data made by the model at known
-parameter values (the `xianghubao` preset, independent seeds) are calibrated as the real
-record is, and the estimates are set beside the truth.
+parameter values (the `xianghubao` preset's calibrated values under its stay rule,
+independent seeds) are calibrated as the real record is, and the estimates are set
+beside the truth.
 
-    python -m huzhu.calibration.recovery                  # 150 sets x 3 replications at 200,000 agents
+    python -m huzhu.calibration.recovery                  # 120 sets x 3 replications at 400,000 agents
     python -m huzhu.calibration.recovery --budget 40 --agents 20000
 """
 
@@ -37,14 +38,16 @@ def recover(settings: CalibrationSettings, truth: dict[str, float], executor=Non
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m huzhu.calibration.recovery", description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=int, default=150)
+    parser.add_argument("--budget", type=int, default=120)
     parser.add_argument("--replications", type=int, default=3)
-    parser.add_argument("--agents", type=int, default=200_000)
+    parser.add_argument("--agents", type=int, default=400_000)
     parser.add_argument("--workers", type=int)
     args = parser.parse_args(argv)
-    truth = dict(preset_overrides("xianghubao"))
-    settings = CalibrationSettings(budget=args.budget, replications=args.replications, n_agents=args.agents,
-                                   parameters=tuple(truth))  # fmt: skip
+    preset = preset_overrides("xianghubao")
+    settings = CalibrationSettings(
+        budget=args.budget, replications=args.replications, n_agents=args.agents, stay_rule=preset["stay_rule"]
+    )
+    truth = {name: preset[name] for name in settings.parameters}
     executor = make_executor("processes", args.workers)
     try:
         table = recover(settings, truth, executor)

@@ -149,8 +149,10 @@ def _parser() -> argparse.ArgumentParser:
         "forecast",
         help="run the calibrated parameter sets beyond the data, with prediction intervals",
         description="Run every near-best parameter set of a calibration x its replications to --until and write "
-        "DIR/forecast_periods.csv, forecast_years.csv and forecast.png/.pdf: median and 5-95% intervals of "
-        "members, share per member (per period and per year), cases, people aided, fee revenue and subsidy.",
+        "DIR/forecast_periods.csv, forecast_years.csv, forecast_models.csv and forecast.png/.pdf: median and "
+        "5-95% intervals of members, share per member (per period and per year), cases, people aided, fee "
+        "revenue and subsidy; with several calibrations their runs are pooled with Akaike weights; "
+        "observations after the cutoff and up to --until score the forecast (forecast_score.csv).",
     )
     forecast.add_argument("--calibrated-until", required=True, metavar="DATE", help="data cutoff of the calibration")
     forecast.add_argument("--until", default="2022-01-28", metavar="DATE", help="last date forecast (default: closure)")
@@ -158,7 +160,9 @@ def _parser() -> argparse.ArgumentParser:
         "--calibration",
         type=Path,
         metavar="DIR",
-        help="calibration folder (default: results/calibration-until-DATE, else the shipped xianghubao calibration)",
+        action="append",
+        help="calibration folder (default: results/calibration-until-DATE, else the shipped xianghubao "
+        "calibration); give it once per calibrated model (stay rule) to pool them with Akaike weights",
     )
     forecast.add_argument(
         "--out", type=Path, metavar="DIR", help="output folder (default: the calibration folder's forecast/)"
@@ -332,9 +336,10 @@ def _calibrate(args: argparse.Namespace) -> int:
 def _forecast(args: argparse.Namespace) -> int:
     import datetime as dt
 
+    import pandas as pd
     from tqdm import tqdm
 
-    from huzhu.calibration.forecast import period_forecast, run_sets, year_forecast
+    from huzhu.calibration.forecast import akaike_weights, period_forecast, run_sets, score_forecast, year_forecast
     from huzhu.calibration.observations import data_path, load_observations
     from huzhu.calibration.outputs import (
         CalibrationFolderError,
@@ -347,43 +352,69 @@ def _forecast(args: argparse.Namespace) -> int:
 
     cutoff = _date("--calibrated-until", args.calibrated_until)
     until = _date("--until", args.until)
-    folder = args.calibration or default_folder(cutoff)
-    if args.calibration is None and not (folder / "manifest.json").is_file():
-        folder = data_path("xianghubao_calibration.json")  # the shipped calibration of the xianghubao preset
-    manifest = read_manifest(folder)
-    if manifest["data_cutoff"] != cutoff.isoformat():
-        raise CalibrationFolderError(
-            f"{folder}: calibrated on data until {manifest['data_cutoff']}, not {cutoff}: run "
-            f"huzhu calibrate --until {cutoff} first"
-        )
+    folders = args.calibration or [default_folder(cutoff)]
+    if args.calibration is None and not (folders[0] / "manifest.json").is_file():
+        folders = [data_path("xianghubao_calibration.json")]  # the shipped calibration of the xianghubao preset
+    manifests = [read_manifest(folder) for folder in folders]
+    for folder, manifest in zip(folders, manifests, strict=True):
+        if manifest["data_cutoff"] != cutoff.isoformat():
+            raise CalibrationFolderError(
+                f"{folder}: calibrated on data until {manifest['data_cutoff']}, not {cutoff}: run "
+                f"huzhu calibrate --until {cutoff} first"
+            )
     if until <= cutoff:
         raise ValueError(f"--until {until} is not after the data cutoff {cutoff}: nothing to forecast")
-    settings = settings_from(manifest)
+    settings = [settings_from(manifest) for manifest in manifests]
+    models = pd.DataFrame(
+        {
+            "calibration": [str(folder) for folder in folders],
+            "stay_rule": [s.stay_rule for s in settings],
+            "parameters": [len(s.parameters) for s in settings],
+            "sum_z2": [m["best_distance"] * m["targets_used"] for m in manifests],
+        }
+    )
+    models["aic"] = models["sum_z2"] + 2 * models["parameters"]
+    models["weight"] = akaike_weights(models["sum_z2"], models["parameters"])
     if args.out is not None:
         out = args.out
-    elif args.calibration is not None:  # a folder, or a manifest file inside one
-        out = (args.calibration.parent if args.calibration.suffix == ".json" else args.calibration) / "forecast"
+    elif args.calibration is not None and len(folders) == 1:  # a folder, or a manifest file inside one
+        out = (folders[0].parent if folders[0].suffix == ".json" else folders[0]) / "forecast"
+    elif args.calibration is not None:
+        out = Path("results") / f"forecast-from-{cutoff}"
     else:
         out = default_folder(cutoff) / "forecast"
     out.mkdir(parents=True, exist_ok=True)
     executor = make_executor(args.executor, args.workers, args.scheduler, args.dask_local)
     started = dt.datetime.now()
-    runs = len(manifest["near_best"]) * settings.replications
+    tables = []
     try:
+        runs = sum(len(m["near_best"]) * s.replications for m, s in zip(manifests, settings, strict=True))
         with tqdm(total=runs, desc="forecast", unit="run", disable=args.quiet) as bar:
-            tables = run_sets(settings, manifest["near_best"], until, executor, on_run=bar.update)
+            for k, (manifest, setting) in enumerate(zip(manifests, settings, strict=True)):
+                model_tables = run_sets(setting, manifest["near_best"], until, executor, on_run=bar.update)
+                weight = models.loc[k, "weight"] / len(model_tables)
+                tables += [t.assign(model=k, weight=weight) for t in model_tables]
     finally:
         executor.close()
+    observations = load_observations()
     periods, years = period_forecast(tables), year_forecast(tables)
-    periods.to_csv(out / "forecast_periods.csv", index=False)
-    years.to_csv(out / "forecast_years.csv", index=False)
-    figures = forecast_figure(periods, years, load_observations(), cutoff, out / "forecast.png")
+    score = score_forecast(settings[0], tables, observations, cutoff, until)
+    files = [out / "forecast_periods.csv", out / "forecast_years.csv", out / "forecast_models.csv"]
+    periods.to_csv(files[0], index=False)
+    years.to_csv(files[1], index=False)
+    models.to_csv(files[2], index=False)
+    if len(score):
+        files.append(out / "forecast_score.csv")
+        score.to_csv(files[-1], index=False)
+    files += forecast_figure(periods, years, observations, cutoff, out / "forecast.png", until)
     seconds = (dt.datetime.now() - started).total_seconds()
-    print(
-        f"huzhu forecast: {len(manifest['near_best'])} sets x {settings.replications} replications in {seconds:.0f} s"
-    )
+    print(f"huzhu forecast: {len(tables)} runs of {len(manifests)} calibrated model(s) in {seconds:.0f} s")
+    print(models.drop(columns="calibration").to_string(index=False, float_format=lambda x: f"{x:,.3g}"))
     print(years.to_string(index=False, float_format=lambda x: f"{x:,.1f}"))
-    print(f"wrote {out / 'forecast_periods.csv'}, {out / 'forecast_years.csv'}, {', '.join(map(str, figures))}")
+    if len(score):
+        print("scored against the record after the cutoff:")
+        print(score.drop(columns="source").to_string(index=False, float_format=lambda x: f"{x:,.3g}"))
+    print(f"wrote {', '.join(map(str, files))}")
     return 0
 
 

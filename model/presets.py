@@ -21,7 +21,9 @@ def xianghubao_calibration() -> dict[str, Any]:
 
 def _calibrated() -> dict[str, Any]:
     manifest = xianghubao_calibration()
-    return {**manifest["settings"]["fixed"], **manifest["best"]}
+    settings = manifest["settings"]
+    # Calibrations written before the stay rule was a setting calibrated the constant rule.
+    return {**settings["fixed"], "stay_rule": settings.get("stay_rule", "constant"), **manifest["best"]}
 
 
 PRESETS: dict[str, dict[str, Any]] = {

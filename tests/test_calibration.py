@@ -257,3 +257,60 @@ def test_parameters_that_made_the_data_are_recovered():
     table = recover(RECOVERY, RECOVERY_TRUTH).set_index("parameter")
     for name, truth in RECOVERY_TRUTH.items():
         assert abs(np.log(table.loc[name, "best"] / truth)) < np.log(1.25), table
+
+
+# ----------------------------------------------------------------------------- validation and structure
+def test_the_rolling_origin_validation_scores_a_2019_calibration_against_the_2020_record(tmp_path, capsys):
+    """The pipeline of docs/calibration.md at a tiny scale: both stay rules calibrated on
+    data to 2019, pooled with Akaike weights, forecast to the end of 2020 and scored."""
+    folders = []
+    for rule in ("salience", "constant"):
+        folders += ["--calibration", str(tmp_path / rule)]
+        assert main(["calibrate", "--until", "2019-12-31", "--stay-rule", rule, "--budget", "2", "--replications",
+                     "1", "--agents", "3000", "--parameters", "word_of_mouth_rate", "--executor", "sequential",
+                     "--quiet", "--out", str(tmp_path / rule)]) == 0  # fmt: skip
+    assert main(["forecast", "--calibrated-until", "2019-12-31", "--until", "2020-12-31", *folders, "--executor",
+                 "sequential", "--quiet", "--out", str(tmp_path / "validation")]) == 0  # fmt: skip
+    models = pd.read_csv(tmp_path / "validation" / "forecast_models.csv")
+    assert list(models["stay_rule"]) == ["salience", "constant"]
+    assert models["weight"].sum() == pytest.approx(1.0)
+    relative = np.exp(-(models["aic"] - models["aic"].min()) / 2)
+    np.testing.assert_allclose(models["weight"], relative / relative.sum())
+    score = pd.read_csv(tmp_path / "validation" / "forecast_score.csv")
+    scored = set(zip(score["date"], score["quantity"], strict=True))
+    for quantity in ("share_per_member_per_year", "aided_in_year", "total_shared_in_year", "management_fees_in_year",
+                     "mean_sharing_members_in_year"):  # fmt: skip
+        assert ("2020-12-31", quantity) in scored
+    assert ("2020-04-04", "members") in scored and all(d > "2019-12-31" for d in score["date"])
+    np.testing.assert_allclose(score["error"], score["median"] / score["observed"] - 1)
+    inside = (score["low"] <= score["observed"]) & (score["observed"] <= score["high"])
+    assert (score["inside_90"] == inside).all()
+
+
+@given(st.lists(st.floats(-1e6, 1e6), min_size=2, max_size=30))
+def test_equal_weights_give_the_midpoint_quantiles(values):
+    from huzhu.calibration.forecast import weighted_quantiles
+
+    values = np.array(values)
+    expected = np.quantile(values, [0.05, 0.5, 0.95], method="hazen")
+    np.testing.assert_allclose(weighted_quantiles(values, np.ones(len(values))), expected, rtol=1e-9, atol=1e-6)
+
+
+@given(st.lists(st.floats(-1e6, 1e6), min_size=2, max_size=20), st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=20))
+def test_runs_of_a_model_with_no_weight_do_not_move_the_quantiles(kept, dropped):
+    from huzhu.calibration.forecast import weighted_quantiles
+
+    values = np.array(kept + dropped)
+    weights = np.r_[np.ones(len(kept)), np.zeros(len(dropped))]
+    np.testing.assert_allclose(
+        weighted_quantiles(values, weights), weighted_quantiles(np.array(kept), np.ones(len(kept)))
+    )
+
+
+def test_akaike_weights_favour_the_better_fit_net_of_its_parameters():
+    from huzhu.calibration.forecast import akaike_weights
+
+    weights = akaike_weights([100.0, 100.0, 90.0], [9, 11, 11])
+    assert weights.sum() == pytest.approx(1.0)
+    assert weights[0] / weights[1] == pytest.approx(np.exp(2.0))  # two more parameters cost a factor e^2
+    assert weights[2] > weights[0] > weights[1]
