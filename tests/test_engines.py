@@ -46,19 +46,19 @@ OUTPUTS = (
 PRICE_PERTURBATION = 3.0
 
 
-def outputs(engine: str, seed: int, perturb: bool = False) -> np.ndarray:
+def outputs(engine: str, seed: int, perturb: bool = False, stay_rule: str = "constant") -> np.ndarray:
     """The compared outputs of one run (people, or CNY per member per period)."""
     if perturb:
         # A deliberately wrong rule: the price part of the exit hazard tripled.
         original = Population.exit_hazards
 
-        def tripled_price(self, idx, unit_share, cap):
-            other, price, contagion = original(self, idx, unit_share, cap)
+        def tripled_price(self, idx, signal, cap):
+            other, price, contagion = original(self, idx, signal, cap)
             return other, PRICE_PERTURBATION * price, contagion
 
         Population.exit_hazards = tripled_price
     try:
-        table = MutualAidModel(n_agents=N_AGENTS, rng=seed, engine=engine, **SETTINGS).run()
+        table = MutualAidModel(n_agents=N_AGENTS, rng=seed, engine=engine, stay_rule=stay_rule, **SETTINGS).run()
     finally:
         if perturb:
             Population.exit_hazards = original
@@ -92,6 +92,8 @@ def runs() -> dict[str, np.ndarray]:
         # The comparison's power does not depend on which side carries the perturbation
         # (the engines agree in distribution), so the fast engine carries it.
         "vectorised_perturbed": [("vectorised", s, True) for s in SEEDS],
+        "vectorised_salience": [("vectorised", s, False, "salience") for s in SEEDS],
+        "agents_salience": [("agents", s, False, "salience") for s in SEEDS],
     }
     # spawn: fresh workers (no fork of a threaded process); each patches only its own copy.
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -104,8 +106,10 @@ def z_scores(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.abs(a.mean(axis=0) - b.mean(axis=0)) / np.where(se > 0, se, np.inf)
 
 
-def test_reference_path_and_vectorised_engine_agree_in_distribution(runs):
-    z = z_scores(runs["vectorised"], runs["agents"])
+@pytest.mark.parametrize("stay_rule", ["constant", "salience"])
+def test_reference_path_and_vectorised_engine_agree_in_distribution(runs, stay_rule):
+    suffix = "" if stay_rule == "constant" else f"_{stay_rule}"
+    z = z_scores(runs[f"vectorised{suffix}"], runs[f"agents{suffix}"])
     disagreeing = {name: round(float(v), 1) for name, v in zip(OUTPUTS, z, strict=True) if v >= Z}
     assert not disagreeing, f"outputs whose engines differ by >= {Z} standard errors: {disagreeing}"
 
