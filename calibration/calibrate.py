@@ -35,7 +35,13 @@ STAY_RULES = ("constant", "salience")
 @dataclass(frozen=True)
 class Searched:
     """A calibrated parameter, the span searched (inside its allowed range) and the stay
-    rules that use it."""
+    rules that use it.
+
+    Attributes:
+        at_edge: Why a best value at an edge of the span is accepted, if it is (the span
+            is a bound from the evidence, or the model cannot resolve beyond it); empty
+            when a best value there would mean the span is too narrow.
+    """
 
     name: str
     low: float
@@ -43,6 +49,7 @@ class Searched:
     log: bool
     reason: str
     rules: tuple[str, ...] = STAY_RULES
+    at_edge: str = ""
 
 
 #: What the data cannot give directly. Spans hold every value the record and the cited
@@ -50,61 +57,52 @@ class Searched:
 SEARCHED = (
     Searched("launch_marketing_rate", 0.01, 1.0, True, "3M in 3 days, 12M in 10 days"),
     Searched(
-        "launch_marketing_decay_periods",
-        0.1,
-        12.0,
-        True,
-        "how long the launch campaign lasted; below 0.3 periods the campaign is over within the launch half month, "
-        "which the model's half-month step cannot resolve further",
+        "launch_marketing_decay_periods", 0.1, 12.0, True, "how long the launch campaign lasted",
+        at_edge="below 0.3 periods the campaign is over within the launch half month, which the model's "
+        "half-month step cannot resolve further",
     ),
-    Searched("marketing_rate", 1e-4, 0.03, True, "steady joining through 2019 (about 27,000 a day)"),
+    Searched("marketing_rate", 1e-5, 0.1, True, "steady joining through 2019 (about 27,000 a day)"),
     Searched("word_of_mouth_rate", 0.0, 1.0, False, "growth to 50M in April and 100M in November 2019"),
     Searched(
-        "join_age_gradient",
-        0.0,
-        0.1,
-        False,
+        "join_age_gradient", 0.0, 0.1, False,
         "members' mean age 34.4 in 2020; 0.1 a year makes a 59-year-old 60 times less likely to join than an "
         "18-year-old, beyond any gap in online use (CNNIC 45th report)",
     ),
     Searched(
-        "price_attention",
-        0.005,
-        0.1,
-        True,
+        "population", 2e8, 1e9, True,
+        "people the platform can reach: the members' mean age with joining that falls with age, and the size of "
+        "the 2020 pool; at most the 904M internet users of March 2020 (CNNIC 45th report), at least about twice "
+        "the 104M members of April 2020",
+    ),
+    Searched(
+        "price_attention", 0.005, 0.1, True,
         "members' response to the share; constant rule: a member weighs the charge between once in eight years "
         "and 2.4 times a year (deduction is automatic: Samuelson & Zeckhauser 1988; Handel 2013)",
         ("constant",),
     ),
     Searched(
-        "price_attention",
-        0.001,
-        0.1,
-        True,
+        "price_attention", 1e-4, 0.1, True,
         "salience rule: the attentive members' base review hazard, as for the constant rule and lower (their "
         "attention also rises with jumps of the share)",
         ("salience",),
+        at_edge="the lower edge means attentive members review only when the share jumps",
     ),
     Searched(
-        "inattentive_share",
-        0.3,
-        0.95,
-        False,
+        "inattentive_share", 0.3, 0.95, False,
         "how many members never review; around the 78% that automatic enrolment kept (Madrian & Shea 2001)",
         ("salience",),
     ),
-    Searched("salience_attention", 0.0, 5.0, False, "response to the jumps of the share in 2019-2020", ("salience",)),
+    Searched("salience_attention", 0.0, 10.0, False, "response to the jumps of the share in 2019-2020", ("salience",)),
     Searched(
-        "contagion_strength",
-        0.0,
-        0.8,
-        False,
+        "contagion_strength", 0.0, 0.8, False,
         "exits spreading over ties; at most Nitzan & Libai's +80% a defecting neighbour, itself an upper bound "
         "(Aral et al. 2009)",
+        at_edge="the upper edge is the evidence's own upper bound: the data would take a stronger effect than "
+        "the literature allows, which the search does not give them",
     ),
     Searched("select_period_years", 0.5, 20.0, True, "how fast claims rise with membership duration"),
     Searched("consider_rate_members", 0.002, 0.08, True, "51.5% of members considering insurance, end 2019"),
-)
+)  # fmt: skip
 
 
 def searched_for(stay_rule: str) -> dict[str, Searched]:
