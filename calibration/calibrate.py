@@ -303,9 +303,14 @@ def calibrate(
     return Calibration(settings, targets, table, best, near)
 
 
+def confidence_threshold(best_sum_z2: float, n_parameters: int) -> float:
+    """Largest summed z^2 inside the likelihood-ratio confidence set of the best set."""
+    return best_sum_z2 + float(chi2.ppf(NEAR_BEST_CONFIDENCE, n_parameters))
+
+
 def near_best(trials: pd.DataFrame, n_parameters: int) -> pd.DataFrame:
     """Candidates within the likelihood-ratio confidence set of the best one."""
-    threshold = trials["sum_z2"].min() + chi2.ppf(NEAR_BEST_CONFIDENCE, n_parameters)
+    threshold = confidence_threshold(trials["sum_z2"].min(), n_parameters)
     ordered = trials.sort_values("sum_z2")
     inside = ordered[ordered["sum_z2"] <= threshold]
     return (inside if len(inside) >= NEAR_BEST_MINIMUM else ordered.head(NEAR_BEST_MINIMUM)).reset_index(drop=True)

