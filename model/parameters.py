@@ -153,7 +153,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     _P("engine", "vectorised", "-", choices=("vectorised", "agents"), source="vectorised: all agents at once, chunked (any size); agents: MemberAgent.step() per agent in random order, the readable reference (small sizes)", group="engine"),
     # --- scale ---
     _P("n_agents", 4_000_000, "agents", 200, 200_000_000, source="assumption: 1:100 scale, tens of approved cases a period at the peak; a run takes about half a minute on 2 cores (benchmarks/)", group="scale"),
-    _P("population", 400_000_000.0, "people", 1_000.0, 1.5e9, source="assumption: people the platform can reach (Alipay users aged 0-59 who could join, or be enrolled); 104M members in April 2020 (SCMP 2020-04-04) are about a quarter of them; at most the 904M internet users of March 2020 (CNNIC 45th report); calibrated in the xianghubao preset", group="scale"),
+    _P("population", 400_000_000.0, "people", 1_000.0, 1.5e9, source="assumption: people the platform can reach (Alipay users aged 0-59 who could join, or be enrolled); chosen so that the 104M members of April 2020 (SCMP 2020-04-04) are about a quarter of them; at most the 904M internet users of March 2020 (CNNIC 45th report)", group="scale"),
     # --- calendar ---
     _P("launch_date", dt.date(2018, 10, 16), "date", _DATE_MIN, _DATE_MAX, source="launch on the Alipay home page (user.guancha.cn/main/content?id=1506581)", group="calendar"),
     _P("closure_rule", "date", "-", choices=("date", "member_floor", "fee_floor"), source="closure by date as Xianghubao (gucheng.com 202112/4142021); the two endogenous rules are policy options", group="calendar"),

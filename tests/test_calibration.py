@@ -328,3 +328,19 @@ def test_akaike_weights_favour_the_better_fit_net_of_its_parameters():
     assert weights.sum() == pytest.approx(1.0)
     assert weights[0] / weights[1] == pytest.approx(np.exp(2.0))  # two more parameters cost a factor e^2
     assert weights[2] > weights[0] > weights[1]
+
+
+def test_no_shipped_calibrated_value_sits_at_the_edge_of_its_span_without_a_stated_reason():
+    from huzhu.calibration.calibrate import searched_for
+    from huzhu.model.presets import xianghubao_calibration
+
+    manifest = xianghubao_calibration()
+    searched = searched_for(manifest["settings"]["stay_rule"])
+    assert tuple(manifest["settings"]["parameters"]) == tuple(searched), "the shipped spans are not the code's"
+    for name, value in manifest["best"].items():
+        spec = searched[name]
+        position = np.log(value / spec.low) / np.log(spec.high / spec.low) if spec.log else (
+            (value - spec.low) / (spec.high - spec.low)
+        )  # fmt: skip
+        if not 0.03 <= position <= 0.97:
+            assert spec.at_edge, f"{name}={value:.4g} is at the edge of {spec.low:g}-{spec.high:g} with no reason"
