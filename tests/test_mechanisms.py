@@ -88,14 +88,19 @@ def test_equal_sharing_over_equal_risks_has_no_death_spiral():
     assert min(heterogeneous) > 1.15
 
 
+# Mean risk of price leavers over that of stayers: default 0.66 (seed 1; seeds 1-5 gave
+# 0.61-0.70 before joining fell with age), calibrated scenario 0.60-0.64 (seeds 1-5).
+LOW_RISK_RATIO = {"default": 0.85, "xianghubao": 0.75}
+
+
+@pytest.mark.parametrize("scenario", LOW_RISK_RATIO)
 @pytest.mark.parametrize("seed", SEEDS)
-def test_low_risk_members_leave_first(seed):
-    population = run("default", seed).population
+def test_low_risk_members_leave_first(scenario, seed):
+    population = run(scenario, seed).population
     risk = population.annual_risk()
     left_over_price = population.exit_reason == ExitReason.PRICE
     stayed_to_closure = population.exit_reason == ExitReason.CLOSURE
-    # Seeds 1-5: mean risk of price leavers 0.0035-0.0038 a year, of stayers 0.0054-0.0057.
-    assert risk[left_over_price].mean() < 0.85 * risk[stayed_to_closure].mean()
+    assert risk[left_over_price].mean() < LOW_RISK_RATIO[scenario] * risk[stayed_to_closure].mean()
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -186,16 +191,6 @@ def test_a_member_floor_closes_the_plan_early():
 
 
 # ----------------------------------------------------------------------------- the calibrated scenario
-@pytest.mark.parametrize("seed", SEEDS)
-def test_in_the_calibrated_scenario_low_risks_leave_first(seed):
-    population = run("xianghubao", seed).population
-    risk = population.annual_risk()
-    left_over_price = population.exit_reason == ExitReason.PRICE
-    stayed_to_closure = population.exit_reason == ExitReason.CLOSURE
-    # Seeds 1-5: price leavers' mean risk 0.60-0.64 of the stayers'.
-    assert risk[left_over_price].mean() < 0.75 * risk[stayed_to_closure].mean()
-
-
 @pytest.mark.parametrize("seed", SEEDS)
 def test_in_the_calibrated_scenario_contagion_clusters_exits(seed):
     # Seeds 1-5: leaver-leaver ties within 4 periods over shuffles 1.22-1.27 with contagion,

@@ -708,4 +708,4 @@ def test_mesa_batch_run_runs_the_model_once_per_parameter_combination_and_seed(s
         for column in REPORTED_COLUMNS:
             np.testing.assert_equal(row[column], last[column], err_msg=column)
     # The last period differs between seeds, so the comparison above says something.
-    assert len({row["cumulative_aided"] for row in rows}) > 1
+    assert len({row["consider_rate_nonmembers"] for row in rows}) > 1
