@@ -23,7 +23,7 @@ help:
 	@echo "make run    set up .venv, run the default scenario, write $(OUT)/ (RUN_ARGS='--agents N --set NAME=VALUE' to vary it)"
 	@echo "make test   set up .venv, check style (ruff), run the whole test suite"
 	@echo "make bench  speed and memory at 1e4..1e7 agents, written to benchmarks/results/"
-	@echo "make experiments  run the shipped experiments/*.toml into results/NAME/ with reports (about 20 minutes)"
+	@echo "make experiments  run the shipped experiments/*.toml into results/NAME/ with reports (about 10 minutes)"
 	@echo "make viz    serve the browser app on http://127.0.0.1:8765 (HOST=... PORT=... to change)"
 	@echo "make clean  remove .venv and results/"
 
