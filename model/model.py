@@ -133,7 +133,7 @@ class MutualAidModel(mesa.Model):
         self.period += 1
 
     def share_last_period_costs(self) -> None:
-        """The platform splits last period's benefits, refunds and fee among today's members."""
+        """The platform splits last period's benefits and the fee on them among today's members."""
         date = self.calendar.date(self.period)
         new_year = self.period == 0 or self.calendar.date(self.period - 1).year != date.year
         self.tally.update(self.platform.share_last_period_costs(self.period, date.year, new_year))

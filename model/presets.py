@@ -21,9 +21,7 @@ def xianghubao_calibration() -> dict[str, Any]:
 
 def _calibrated() -> dict[str, Any]:
     manifest = xianghubao_calibration()
-    settings = manifest["settings"]
-    # Calibrations written before the stay rule was a setting calibrated the constant rule.
-    return {**settings["fixed"], "stay_rule": settings.get("stay_rule", "constant"), **manifest["best"]}
+    return {**manifest["settings"]["fixed"], "stay_rule": manifest["settings"]["stay_rule"], **manifest["best"]}
 
 
 PRESETS: dict[str, dict[str, Any]] = {
