@@ -22,6 +22,7 @@ from scipy.special import ndtr, ndtri
 from huzhu.agents import cross_sell, illness, joining, leaving, sharing, valuation
 from huzhu.agents.sharing import ChargeSignal
 from huzhu.agents.states import SIGNAL_EXIT_REASONS, ExitReason, State
+from huzhu.model import demography
 from huzhu.model.calendar import PERIODS_PER_YEAR
 from huzhu.model.network import CSRNetwork
 from huzhu.model.streams import AgentStreams, Stream
@@ -146,8 +147,9 @@ class Population:
                 return streams.normals(stream, 0, start, stop)
 
             s = slice(start, stop)
-            # assumption: China's age pyramid is roughly flat from 0 to 59 (2020 census); uniform.
-            traits["age_periods"][s] = (draw(Stream.AGE) * max_age_periods).astype(np.int16)
+            traits["age_periods"][s] = demography.draw_age_periods(
+                draw(Stream.AGE), p["age_pyramid"], max_age_periods, PERIODS_PER_YEAR
+            )
             income = p["income_median_cny"] * np.exp(p["income_sigma"] * normal(Stream.INCOME))
             traits["income_cny"][s] = income
             frailty = np.exp(sigma * normal(Stream.FRAILTY) - sigma**2 / 2) if heterogeneous else np.ones(stop - start)

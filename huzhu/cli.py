@@ -137,6 +137,13 @@ def _parser() -> argparse.ArgumentParser:
     calibrate.add_argument(
         "--parameters", metavar="A,B,...", help="calibrate only these (default: all of the rule's, docs/calibration.md)"
     )
+    calibrate.add_argument(
+        "--start",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a searched parameter's value in the first candidate (repeatable; the others are sampled)",
+    )
     calibrate.add_argument("--profile", action="store_true", help="also profile the distance along each parameter")
     calibrate.add_argument("--overwrite", action="store_true", help="replace a calibration already in DIR")
     calibrate.add_argument(
@@ -282,6 +289,20 @@ def _date(name: str, text: str):
         raise ValueError(f"{name} {text!r} is not an ISO date (YYYY-MM-DD)") from None
 
 
+def _start_values(pairs: list[str]) -> dict[str, float]:
+    """--start NAME=VALUE arguments as a dictionary of numbers."""
+    values = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            values[name.strip()] = float(text)
+        except ValueError:
+            raise ValueError(f"--start {pair!r}: expected NAME=NUMBER") from None
+    return values
+
+
 def _calibrate(args: argparse.Namespace) -> int:
     import datetime as dt
 
@@ -296,6 +317,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     settings = CalibrationSettings(
         until=until, budget=args.budget, replications=args.replications, n_agents=args.agents, seed=args.seed,
         stay_rule=args.stay_rule, parameters=tuple(args.parameters.split(",")) if args.parameters else (),
+        start=_start_values(args.start),
     )  # fmt: skip
     parameters = settings.parameters
     settings.validate()

@@ -165,6 +165,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     # --- eligibility and population ---
     _P("min_age_years", 30 / 365.25, "years", 0.0, 18.0, source="eligible from 30 days of age (user.guancha.cn; sysxhz.com/s/1185401.html)", group="population"),
     _P("max_age_years", 60.0, "years", 19.0, 80.0, source="eligible to age 59; members leave at 60 (user.guancha.cn)", group="population"),
+    _P("age_pyramid", "internet_users_2020", "-", choices=("internet_users_2020", "uniform"), source="ages of the people the platform can reach: China's internet users, March 2020 (CNNIC 45th report: 21.5% aged 20-29, 20.8% 30-39, 17.6% 40-49, 16.9% 50+; data/china_internet_users_age_2020.csv); uniform on 0-59 for ablations", group="population"),
     _P("adult_age_years", 18.0, "years", 0.0, 30.0, source="assumption: Alipay's real-name accounts are adults'; minors join only when a relative enrols them", group="population"),
     _P("income_median_cny", 65_700.0, "CNY per year", 1_000.0, 1e6, source="lognormal with sigma 0.8 giving 70% under 100k (data/xianghubao_facts.md, derived)", group="population"),
     _P("income_sigma", 0.8, "log CNY", 0.0, 3.0, source="data/xianghubao_facts.md, derived (NBS 2019; techroomage.com/371)", group="population"),
