@@ -182,9 +182,7 @@ class CalibrationSettings:
             raise ParameterError("parameters: name at least one parameter to calibrate")
         for name, value in self.start.items():
             if name not in self.parameters:
-                raise ParameterError(
-                    f"start: {name} is not calibrated here: allowed {', '.join(self.parameters)}"
-                )
+                raise ParameterError(f"start: {name} is not calibrated here: allowed {', '.join(self.parameters)}")
             spec = searched[name]
             if not spec.low <= value <= spec.high:
                 raise ParameterError(
