@@ -177,6 +177,24 @@ def test_calibration_settings_name_what_is_not_allowed():
         CalibrationSettings(n_agents=10).validate()
 
 
+def test_start_values_must_be_searched_and_inside_their_span():
+    with pytest.raises(ParameterError, match="start: fee_rate is not calibrated here"):
+        CalibrationSettings(start={"fee_rate": 0.08}).validate()
+    with pytest.raises(ParameterError, match=r"start: word_of_mouth_rate=2.0 is outside its searched span: allowed \[0, 1\]"):
+        CalibrationSettings(start={"word_of_mouth_rate": 2.0}).validate()
+
+
+def test_the_first_candidate_takes_the_start_values_and_the_others_are_sampled():
+    settings = CalibrationSettings(
+        until=dt.date(2019, 6, 30), budget=3, replications=1, n_agents=3_000, stay_rule="constant",
+        parameters=("word_of_mouth_rate", "price_attention"), start={"word_of_mouth_rate": 0.123},
+    )  # fmt: skip
+    trials = calibrate(settings).trials
+    assert trials.loc[0, "word_of_mouth_rate"] == 0.123
+    assert 0.005 <= trials.loc[0, "price_attention"] <= 0.1
+    assert (trials.loc[1:, "word_of_mouth_rate"] != 0.123).all()
+
+
 def test_every_searched_span_lies_inside_the_parameters_allowed_range():
     from huzhu.model.parameters import get_parameter
 
@@ -241,6 +259,8 @@ def test_forecast_refuses_a_calibration_of_another_cutoff_or_a_folder_that_is_no
         (["--until", "2020-13-01"], "--until '2020-13-01' is not an ISO date"),
         (["--parameters", "fee_rate"], "cannot calibrate fee_rate"),
         (["--budget", "0"], "budget=0"),
+        (["--start", "word_of_mouth_rate"], "--start 'word_of_mouth_rate': expected NAME=NUMBER"),
+        (["--start", "fee_rate=0.1"], "start: fee_rate is not calibrated here"),
     ],
 )
 def test_calibrate_with_bad_settings_exits_2_naming_them(args, words, capsys):
