@@ -180,7 +180,8 @@ def test_calibration_settings_name_what_is_not_allowed():
 def test_start_values_must_be_searched_and_inside_their_span():
     with pytest.raises(ParameterError, match="start: fee_rate is not calibrated here"):
         CalibrationSettings(start={"fee_rate": 0.08}).validate()
-    with pytest.raises(ParameterError, match=r"start: word_of_mouth_rate=2.0 is outside its searched span: allowed \[0, 1\]"):
+    outside = r"start: word_of_mouth_rate=2.0 is outside its searched span: allowed \[0, 1\]"
+    with pytest.raises(ParameterError, match=outside):
         CalibrationSettings(start={"word_of_mouth_rate": 2.0}).validate()
 
 
