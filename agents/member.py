@@ -110,6 +110,7 @@ class MemberAgent(mesa.Agent):
             p_ill = population.illness_probability(i, period)
             covered = population.state[i] == State.COVERED
             if covered:
+                events["expected_claims"] += float(p_ill)
                 events["expected_benefits_cny"] += float(p_ill * population.benefit_cny(i))
             if rng.random() < p_ill:
                 if covered:

@@ -46,7 +46,7 @@ class PlatformAgent(mesa.Agent):
         self.fee_history_cny: list[float] = []
         self.totals = {
             "fee_revenue": 0.0, "platform_subsidy": 0.0, "refunds": 0.0, "commission_revenue": 0.0,
-            "cumulative_aided": 0.0,
+            "cumulative_aided": 0.0, "expected_cumulative_aided": 0.0,
         }  # fmt: skip
 
     def cap_in_force(self, year: int) -> float:
@@ -64,16 +64,22 @@ class PlatformAgent(mesa.Agent):
 
         Returns:
             The period's accounts (CNY): shared_total, share_per_member, collected,
-            fee_revenue, platform_subsidy, cap_subsidy; and sharers (people).
+            fee_revenue, platform_subsidy, cap_subsidy; their Poisson-free counterparts
+            expected_shared_total, expected_share_per_member, expected_fee_revenue (the
+            same rule applied to the expectation of last period's benefits); and
+            sharers (people).
         """
         p = self.model.params
         population = self.model.population
         scale = self.model.people_per_agent
         fee = p["fee_rate"] * self.pending_payouts_cny
         shared_total = self.pending_payouts_cny + fee
+        expected_fee = p["fee_rate"] * self.pending_expected_payouts_cny
+        expected_shared_total = self.pending_expected_payouts_cny + expected_fee
         weight_total = population.member_weight_total
         platform_pays_all = period >= self.announced_period or weight_total == 0
-        share_subsidy = shared_total if platform_pays_all else p["platform_subsidy_share"] * shared_total
+        members_pay = 0.0 if platform_pays_all else 1.0 - p["platform_subsidy_share"]
+        share_subsidy = (1.0 - members_pay) * shared_total
         asked_total = shared_total - share_subsidy
         unit_share = asked_total / (scale * weight_total) if weight_total else 0.0
         asked, charged, sharers = population.charge_shares(unit_share, self.cap_in_force(year), new_year)
@@ -93,6 +99,9 @@ class PlatformAgent(mesa.Agent):
             "platform_subsidy": subsidy,
             "cap_subsidy": cap_subsidy,
             "sharers": sharers * scale,
+            "expected_shared_total": expected_shared_total,
+            "expected_share_per_member": members_pay * expected_shared_total / (scale * sharers) if sharers else 0.0,
+            "expected_fee_revenue": expected_fee,
         }
 
     def _signalled_unit_share(self, unit_share_cny: float, weight_total: float) -> float:
@@ -120,18 +129,22 @@ class PlatformAgent(mesa.Agent):
             ChargeSignal() if platform_pays_all else ChargeSignal(self.unit_share_ewma_cny, reference_before, jump)
         )
 
-    def pay_claims(self, benefits_cny: np.ndarray, refunds_cny: np.ndarray, expected_benefits_cny: float) -> dict:
+    def pay_claims(
+        self, benefits_cny: np.ndarray, refunds_cny: np.ndarray, expected_claims: float, expected_benefits_cny: float
+    ) -> dict:
         """Pay this period's benefits (shared next period) and refunds (the platform's own
         cost), both per person.
 
         Args:
             benefits_cny: Benefit of each claimant (CNY per person).
             refunds_cny: Refund of each member ill in the waiting period (CNY per person).
+            expected_claims: Sum over covered members of illness probability (agents):
+                the claims' expectation.
             expected_benefits_cny: Sum over covered members of illness probability x
                 benefit (CNY per person): the benefits' expectation.
 
         Returns:
-            {"payouts": CNY, "refunds": CNY}.
+            {"payouts": CNY, "refunds": CNY, "expected_claims": people}.
         """
         scale = self.model.people_per_agent
         payouts = float(benefits_cny.sum() * scale)
@@ -140,7 +153,12 @@ class PlatformAgent(mesa.Agent):
         self.pending_expected_payouts_cny += expected_benefits_cny * scale
         self.totals["refunds"] += refunds
         self.totals["cumulative_aided"] += len(benefits_cny) * scale
-        return {"payouts": payouts, "refunds": refunds}
+        self.totals["expected_cumulative_aided"] += expected_claims * scale
+        return {
+            "payouts": payouts,
+            "refunds": refunds,
+            "expected_claims": expected_claims * scale,
+        }
 
     def sell_insurance(self, buyers_were_members: np.ndarray) -> dict:
         """Book this period's insurance sales; the platform earns commission on members' purchases.

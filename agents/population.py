@@ -433,13 +433,14 @@ class Population:
         Returns:
             {"claimants", "ill_in_waiting", "leavers": agent indices; "benefits_cny":
             benefit per claimant; "refunds_cny": refund per ill waiting member (CNY per
-            person); "exit_reasons": ExitReason per leaver; "expected_benefits_cny":
-            sum over covered members of illness probability x benefit (CNY per person)}.
+            person); "exit_reasons": ExitReason per leaver; "expected_claims": sum over
+            covered members of illness probability (agents); "expected_benefits_cny": sum
+            over covered members of illness probability x benefit (CNY per person)}.
         """
         if self.params["contagion_model"] == "hazard":
             self.exposure *= np.float32(np.exp(-1.0 / self.params["contagion_decay_periods"]))
         claimants, ill_in_waiting, leavers, reasons = [], [], [], []
-        expected_benefits = 0.0
+        expected_claims = expected_benefits = 0.0
         for start, stop in self.chunks():
             members = start + np.flatnonzero(self.is_member(slice(start, stop)))
             u = self.streams.uniforms(Stream.MEMBERSHIP, period, start, stop)[members - start]
@@ -448,6 +449,7 @@ class Population:
             ill = u < p_ill
             claimants.append(members[ill & covered])
             ill_in_waiting.append(members[ill & ~covered])
+            expected_claims += float(p_ill[covered].sum())
             expected_benefits += float((p_ill * self.benefit_cny(members))[covered].sum())
             healthy = members[~ill]
             u_stay = (u[~ill] - p_ill[~ill]) / (1.0 - p_ill[~ill])
@@ -461,6 +463,7 @@ class Population:
             "ill_in_waiting": np.concatenate(ill_in_waiting),
             "leavers": np.concatenate(leavers),
             "exit_reasons": np.concatenate(reasons),
+            "expected_claims": expected_claims,
             "expected_benefits_cny": expected_benefits,
         }
         result["benefits_cny"] = self.benefit_cny(result["claimants"])

@@ -22,7 +22,7 @@ from scipy.stats import chi2
 
 from huzhu.calibration.observations import load_observations
 from huzhu.calibration.runs import RunRequest, run_request
-from huzhu.calibration.targets import Target, build_targets, distance, simulate_targets
+from huzhu.calibration.targets import ESTIMATORS, Target, build_targets, distance, simulate_targets
 from huzhu.experiments.executors import SequentialExecutor
 from huzhu.experiments.seeding import replication_seeds
 from huzhu.model.calendar import Calendar
@@ -145,6 +145,8 @@ class CalibrationSettings:
             the machine's core count.
         start: Values of searched parameters for the first candidate (the others are
             sampled), e.g. a previous calibration's best set; empty: all sampled.
+        estimator: How claim quantities are read from the runs (`targets.ESTIMATORS`):
+            `expected` (Poisson-free, the default) or `realised`.
     """
 
     until: dt.date = dt.date(2020, 12, 31)
@@ -158,6 +160,7 @@ class CalibrationSettings:
     fixed: dict[str, Any] = field(default_factory=dict)
     batch: int = 2
     start: dict[str, float] = field(default_factory=dict)
+    estimator: str = "expected"
 
     def __post_init__(self) -> None:
         if not self.parameters and self.stay_rule in STAY_RULES:
@@ -171,6 +174,8 @@ class CalibrationSettings:
             raise ParameterError(f"batch={self.batch}: allowed 1 or more candidates at a time")
         if self.replications < 1:
             raise ParameterError(f"replications={self.replications}: allowed 1 or more")
+        if self.estimator not in ESTIMATORS:
+            raise ParameterError(f"estimator={self.estimator!r} is not allowed: one of {', '.join(ESTIMATORS)}")
         searched = searched_for(self.stay_rule)
         unknown = [name for name in self.parameters if name not in searched]
         if unknown:
@@ -229,7 +234,9 @@ def calibration_targets(settings: CalibrationSettings, observations: pd.DataFram
     """The targets of a calibration: observations on or before the cutoff."""
     observations = load_observations() if observations is None else observations
     launch = settings.calendar().launch_date
-    return build_targets(observations, settings.people_per_agent(), settings.replications, settings.until, launch)
+    return build_targets(
+        observations, settings.people_per_agent(), settings.replications, settings.until, launch, settings.estimator
+    )
 
 
 def evaluate(
@@ -374,8 +381,9 @@ def synthetic_observations(
     calibration's (for parameter-recovery tests)."""
     data_settings = CalibrationSettings(**{**asdict(settings), "seed": seed, "replications": replications})
     template = build_targets(
-        like, settings.people_per_agent(), replications, settings.until, settings.calendar().launch_date
-    )
+        like, settings.people_per_agent(), replications, settings.until, settings.calendar().launch_date,
+        settings.estimator,
+    )  # fmt: skip
     ((_, simulated, _),) = evaluate(data_settings, template, [true_params])
     synthetic = like[like["date"] <= settings.until].copy() if settings.until else like.copy()
     synthetic = synthetic[synthetic["plan"] == "critical_illness"].reset_index(drop=True)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from huzhu.calibration.calibrate import CalibrationSettings
 from huzhu.calibration.runs import RunRequest, run_request
-from huzhu.calibration.targets import Target, build_targets, fit_table, run_values
+from huzhu.calibration.targets import EXPECTED_COLUMNS, Target, build_targets, fit_table, run_values
 from huzhu.experiments.executors import SequentialExecutor
 from huzhu.experiments.seeding import replication_seeds
 
@@ -99,34 +99,46 @@ def _run_weights(tables: list[pd.DataFrame]) -> np.ndarray:
     return np.array([float(t["weight"].iloc[0]) if "weight" in t else 1.0 for t in tables])
 
 
-def period_forecast(tables: list[pd.DataFrame]) -> pd.DataFrame:
-    """Per period and quantity: the 5%, 50% and 95% quantiles over the (weighted) runs."""
+def _column(quantity: str, estimator: str) -> str:
+    """The period-table column a forecast quantity reads under the calibration's estimator."""
+    return EXPECTED_COLUMNS.get(quantity, quantity) if estimator == "expected" else quantity
+
+
+def period_forecast(tables: list[pd.DataFrame], estimator: str = "realised") -> pd.DataFrame:
+    """Per period and quantity: the 5%, 50% and 95% quantiles over the (weighted) runs;
+    claim quantities read as the calibration read them (`estimator`, column `estimator`)."""
     weights = _run_weights(tables)
     length = min(len(t) for t in tables)
     frame = tables[0].iloc[:length]
     rows = []
     for quantity in PERIOD_QUANTITIES:
-        values = np.stack([t[quantity].to_numpy()[:length] for t in tables], axis=-1)
+        column = _column(quantity, estimator)
+        values = np.stack([t[column].to_numpy()[:length] for t in tables], axis=-1)
         q = weighted_quantiles(values, weights)
         rows.append(
             pd.DataFrame(
                 {"period": frame["period"].to_numpy(), "date": frame["date"].to_numpy(), "quantity": quantity,
-                 "median": q[:, 1], "low": q[:, 0], "high": q[:, 2]}
+                 "median": q[:, 1], "low": q[:, 0], "high": q[:, 2], "estimator": estimator}
             )
         )  # fmt: skip
     return pd.concat(rows, ignore_index=True)
 
 
-def year_forecast(tables: list[pd.DataFrame]) -> pd.DataFrame:
-    """Per calendar year and yearly quantity: the 5%, 50% and 95% quantiles over the runs."""
+def year_forecast(tables: list[pd.DataFrame], estimator: str = "realised") -> pd.DataFrame:
+    """Per calendar year and yearly quantity: the 5%, 50% and 95% quantiles over the runs;
+    claim quantities read as the calibration read them (`estimator`)."""
     weights = _run_weights(tables)
-    sums = [t.groupby(pd.to_datetime(t["date"]).dt.year)[list(YEAR_QUANTITIES.values())].sum() for t in tables]
+    columns = {name: _column(column, estimator) for name, column in YEAR_QUANTITIES.items()}
+    sums = [t.groupby(pd.to_datetime(t["date"]).dt.year)[list(columns.values())].sum() for t in tables]
     years = sorted(set.intersection(*(set(s.index) for s in sums)))
     rows = []
-    for name, column in YEAR_QUANTITIES.items():
+    for name, column in columns.items():
         values = np.array([[s.loc[year, column] for s in sums] for year in years])
         q = weighted_quantiles(values, weights)
-        rows.append(pd.DataFrame({"year": years, "quantity": name, "median": q[:, 1], "low": q[:, 0], "high": q[:, 2]}))
+        rows.append(
+            pd.DataFrame({"year": years, "quantity": name, "median": q[:, 1], "low": q[:, 0], "high": q[:, 2],
+                          "estimator": estimator})
+        )  # fmt: skip
     return pd.concat(rows, ignore_index=True)
 
 
@@ -145,7 +157,7 @@ def score_forecast(
     an empty table when the record has no observation in that window.
     """
     later = build_targets(observations, settings.people_per_agent(), settings.replications, until,
-                          settings.calendar().launch_date)  # fmt: skip
+                          settings.calendar().launch_date, settings.estimator)  # fmt: skip
     later = [t for t in later if t.date > cutoff]
     columns = ["date", "quantity", "observed", "median", "low", "high", "error", "inside_90", "source"]
     if not later:

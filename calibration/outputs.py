@@ -94,6 +94,7 @@ def settings_from(manifest: dict) -> CalibrationSettings:
     settings["until"] = dt.date.fromisoformat(settings["until"])
     settings["parameters"] = tuple(settings["parameters"])
     settings.setdefault("stay_rule", "constant")  # calibrations written before the stay rule was a setting
+    settings.setdefault("estimator", "realised")  # and before claims were read Poisson-free
     return CalibrationSettings(**settings)
 
 

@@ -2,9 +2,10 @@
 
 Each observation of the critical-illness plan becomes a `Target`: the model quantity on
 the same date and in the same unit (table below), the observed value, and the standard
-deviation of its log, which adds the observation's own uncertainty and the model's
-resolution: a simulated count of people is a count of agents times the people each
-stands for, so a target resting on n agent-events has a Poisson relative error of
+deviation of its log, which adds the observation's own uncertainty and the Poisson
+noise of the events behind it: the record's, 1/sqrt(n) for n people's events, and the
+model's, since a simulated count of people is a count of agents times the people each
+stands for: a target resting on n agent-events has a relative error of
 1/sqrt(n x replications).
 
 | quantity | model (docs/ODD.md 7.10) |
@@ -18,10 +19,22 @@ stands for, so a target resting on n agent-events has a Poisson relative error o
 | mean_member_age | mean of `mean_member_age` over the periods of the year |
 | consider_rate_members, consider_rate_nonmembers | the rate at the end of the period holding the date |
 
+Claims are rare: at 400,000 agents, 2019's 16,528 people aided are 17 agent-claims, and
+one claim more or less moves the year's share per member by 6%. With the `expected`
+estimator (the calibration's default) every quantity made of claims (cases, aided,
+shares, the total shared, fees) is read from the model's Poisson-free columns instead
+(`expected_claims`, `expected_share_per_member`, ...: the same rules applied to the
+expected claims of the covered members, docs/ODD.md 7.10), whose run-to-run spread is
+only that of membership. A conditional expectation has the realised value's mean with
+less variance, so the fit no longer rests on which seeds drew lucky claims, and these
+targets carry only the record's own Poisson term; `realised` reads the realised
+columns, with the model's term too.
+
 Distance: the mean over the targets used of z^2, z = log((s + c) / (o + c)) / sigma, with s
 the simulated value averaged over replications, o the observed value, and c half an
-agent-event for counts (so a run with none stays finite) or a thousandth of the observed
-value for amounts (an amount or rate observed as 0 is not used). A missing simulated value
+agent-event for counts (so a run with none stays finite; half a person when read
+Poisson-free) or a thousandth of the observed value for amounts (an amount or rate
+observed as 0 is not used). A missing simulated value
 (a rate with no members left) counts as 0. The distance is 0 for a perfect match and grows
 with every error.
 """
@@ -64,6 +77,20 @@ YEAR_SUMS = {
     "total_shared_in_year": "shared_total",
     "management_fees_in_year": "fee_revenue",
 }
+#: The claim columns and their Poisson-free counterparts (`expected` estimator).
+EXPECTED_COLUMNS = {
+    "claims": "expected_claims",
+    "cumulative_aided": "expected_cumulative_aided",
+    "share_per_member": "expected_share_per_member",
+    "shared_total": "expected_shared_total",
+    "fee_revenue": "expected_fee_revenue",
+}
+ESTIMATORS = ("expected", "realised")
+#: The quantities made of claims (read from `EXPECTED_COLUMNS` by the `expected` estimator).
+CLAIM_QUANTITIES = (
+    "share_per_member_per_period", "cases_per_period", "cumulative_aided", "share_per_member_per_year",
+    "aided_in_year", "total_shared_in_year", "mean_sharing_members_in_year", "management_fees_in_year",
+)  # fmt: skip
 PERIOD_VALUES = {
     "share_per_member_per_period": "share_per_member",
     "cases_per_period": "claims",
@@ -84,6 +111,7 @@ class Target:
             when the model cannot resolve it (the target is reported, not used).
         offset: c of the distance (same unit as `observed`).
         source: Where the observation comes from.
+        estimator: Whether claim quantities are read realised or Poisson-free (`ESTIMATORS`).
     """
 
     quantity: str
@@ -92,6 +120,7 @@ class Target:
     sigma: float
     offset: float
     source: str
+    estimator: str = "realised"
 
     @property
     def used(self) -> bool:
@@ -104,6 +133,7 @@ def build_targets(
     replications: int,
     until: dt.date | None = None,
     launch_date: dt.date = DEFAULTS["launch_date"],
+    estimator: str = "realised",
 ) -> list[Target]:
     """Targets of the modelled plan's observations dated on or before `until`.
 
@@ -114,7 +144,14 @@ def build_targets(
         until: Last date whose observations are used (None: all).
         launch_date: The runs' launch date (members counted in its half month are
             interpolated over the launch campaign: `LAUNCH_PERIOD_SIGMA`).
+        estimator: `realised` or `expected` claim quantities; with `expected` the claim
+            quantities carry no Poisson term.
+
+    Raises:
+        ValueError: On an unknown estimator.
     """
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"estimator={estimator!r} is not allowed: one of {', '.join(ESTIMATORS)}")
     rows = observations[observations["plan"] == MODELLED_PLAN]
     if until is not None:
         rows = rows[rows["date"] <= until]
@@ -122,8 +159,13 @@ def build_targets(
     launch_period = Calendar(launch_date)
     targets = []
     for row in rows.itertuples():
-        events = _events_behind(row.quantity, row.date, row.value, cases) / people_per_agent * replications
-        model_variance = 1.0 / events if events > 0 else np.inf
+        people = _events_behind(row.quantity, row.date, row.value, cases)
+        # The record is itself one draw of its events (Poisson at one person a person);
+        # the simulation adds its own, at people_per_agent a draw and averaged over the
+        # replications, unless the quantity is read Poisson-free.
+        simulated_draws = estimator == "realised" or row.quantity not in CLAIM_QUANTITIES
+        draws_per_person = 1.0 + (people_per_agent / replications if simulated_draws else 0.0)
+        model_variance = draws_per_person / people if people > 0 else np.inf
         own = OBSERVATION_SIGMA[row.quantity]
         if row.quantity in STOCKS and launch_period.period_of(row.date) == 0:
             own = LAUNCH_PERIOD_SIGMA
@@ -131,10 +173,10 @@ def build_targets(
         if row.value <= 0 and row.quantity not in COUNTS:
             sigma = np.inf  # a log error to a zero amount or rate is undefined
         if row.quantity in COUNTS:
-            offset = 0.5 * people_per_agent / replications
+            offset = 0.5 * (people_per_agent / replications if simulated_draws else 1.0)
         else:
             offset = 1e-3 * row.value
-        targets.append(Target(row.quantity, row.date, float(row.value), sigma, offset, row.source))
+        targets.append(Target(row.quantity, row.date, float(row.value), sigma, offset, row.source, estimator))
     return targets
 
 
@@ -159,23 +201,30 @@ def simulated_value(target: Target, table: pd.DataFrame, calendar: Calendar) -> 
     if period >= len(table) or period < 0:
         return np.nan
     quantity = target.quantity
+
+    def column(name: str) -> np.ndarray:
+        if target.estimator == "expected":
+            name = EXPECTED_COLUMNS.get(name, name)
+        return table[name].to_numpy()
+
     if quantity in STOCKS:
         # Rows hold end-of-period stocks; the observation is the stock at the end of its day.
         start, end = calendar.date(period), calendar.date(period + 1)
         fraction = min(1.0, ((target.date - start).days + 1) / max((end - start).days, 1))
-        before = table[quantity].iloc[period - 1] if period > 0 else 0.0
-        return float(before + fraction * (table[quantity].iloc[period] - before))
+        stock = column(quantity)
+        before = stock[period - 1] if period > 0 else 0.0
+        return float(before + fraction * (stock[period] - before))
     if quantity in PERIOD_VALUES:
-        return float(table[PERIOD_VALUES[quantity]].iloc[period])
+        return float(column(PERIOD_VALUES[quantity])[period])
     if calendar.period_of(dt.date(target.date.year, 12, 31)) >= len(table):
         return np.nan  # the run stops before the year is complete
     in_year = pd.to_datetime(table["date"]).dt.year.to_numpy() == target.date.year
     if quantity == "mean_member_age":
-        return float(table["mean_member_age"].to_numpy()[in_year].mean())
+        return float(column("mean_member_age")[in_year].mean())
     if quantity == "mean_sharing_members_in_year":
-        share = table["share_per_member"].to_numpy()[in_year].sum()
-        return float(table["shared_total"].to_numpy()[in_year].sum() / share) if share > 0 else np.nan
-    return float(table[YEAR_SUMS[quantity]].to_numpy()[in_year].sum())
+        share = column("share_per_member")[in_year].sum()
+        return float(column("shared_total")[in_year].sum() / share) if share > 0 else np.nan
+    return float(column(YEAR_SUMS[quantity])[in_year].sum())
 
 
 def simulate_targets(targets: list[Target], tables: list[pd.DataFrame], calendar: Calendar) -> np.ndarray:

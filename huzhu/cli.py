@@ -144,6 +144,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="a searched parameter's value in the first candidate (repeatable; the others are sampled)",
     )
+    calibrate.add_argument(
+        "--estimator",
+        choices=("expected", "realised"),
+        default="expected",
+        help="claim quantities (cases, aided, shares, fees) read Poisson-free from the expected claims, or as "
+        "realised (default: expected)",
+    )
     calibrate.add_argument("--profile", action="store_true", help="also profile the distance along each parameter")
     calibrate.add_argument("--overwrite", action="store_true", help="replace a calibration already in DIR")
     calibrate.add_argument(
@@ -317,7 +324,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     settings = CalibrationSettings(
         until=until, budget=args.budget, replications=args.replications, n_agents=args.agents, seed=args.seed,
         stay_rule=args.stay_rule, parameters=tuple(args.parameters.split(",")) if args.parameters else (),
-        start=_start_values(args.start),
+        start=_start_values(args.start), estimator=args.estimator,
     )  # fmt: skip
     parameters = settings.parameters
     settings.validate()
@@ -387,6 +394,13 @@ def _forecast(args: argparse.Namespace) -> int:
     if until <= cutoff:
         raise ValueError(f"--until {until} is not after the data cutoff {cutoff}: nothing to forecast")
     settings = [settings_from(manifest) for manifest in manifests]
+    estimators = {s.estimator for s in settings}
+    if len(estimators) > 1:
+        raise CalibrationFolderError(
+            f"the calibrations read claims differently ({', '.join(sorted(estimators))}): pool calibrations of "
+            "one --estimator"
+        )
+    estimator = estimators.pop()
     models = pd.DataFrame(
         {
             "calibration": [str(folder) for folder in folders],
@@ -419,7 +433,7 @@ def _forecast(args: argparse.Namespace) -> int:
     finally:
         executor.close()
     observations = load_observations()
-    periods, years = period_forecast(tables), year_forecast(tables)
+    periods, years = period_forecast(tables, estimator), year_forecast(tables, estimator)
     score = score_forecast(settings[0], tables, observations, cutoff, until)
     files = [out / "forecast_periods.csv", out / "forecast_years.csv", out / "forecast_models.csv"]
     periods.to_csv(files[0], index=False)

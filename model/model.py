@@ -61,6 +61,13 @@ REPORTED_COLUMNS = (
     "insurance_buyers",
     "insurance_buyers_members",
     "commission_revenue",
+    # Poisson-free counterparts of the claim accounts: the same rules applied to the
+    # expectation of each period's claims given who is covered (calibration targets).
+    "expected_claims",
+    "expected_cumulative_aided",
+    "expected_shared_total",
+    "expected_share_per_member",
+    "expected_fee_revenue",
 )
 
 
@@ -144,7 +151,12 @@ class MutualAidModel(mesa.Model):
         cap = self.platform.cap_in_force(self.calendar.date(self.period).year)
         events = self.population.fall_ill_then_decide_to_stay(self.period, self.platform.charge_signal, cap)
         self.tally.update(
-            self.platform.pay_claims(events["benefits_cny"], events["refunds_cny"], events["expected_benefits_cny"])
+            self.platform.pay_claims(
+                events["benefits_cny"],
+                events["refunds_cny"],
+                events["expected_claims"],
+                events["expected_benefits_cny"],
+            )
         )
         self.tally["claims"] = len(events["claimants"])
         self._count_exits(np.full(len(events["ill_in_waiting"]), ExitReason.ILL_IN_WAITING))
@@ -178,13 +190,17 @@ class MutualAidModel(mesa.Model):
         `shuffle_do`), then the platform books what they did."""
         self.period_events = {
             "benefits_cny": [], "refunds_cny": [], "exit_reasons": [], "buyers_were_members": [],
-            "expected_benefits_cny": 0.0, "joins": 0, "joins_family": 0, "rejoins": 0, "aged_out": 0,
+            "expected_claims": 0.0, "expected_benefits_cny": 0.0,
+            "joins": 0, "joins_family": 0, "rejoins": 0, "aged_out": 0,
         }  # fmt: skip
         self.agents_by_type[MemberAgent].shuffle_do("step")
         events = self.period_events
         self.tally.update(
             self.platform.pay_claims(
-                np.array(events["benefits_cny"]), np.array(events["refunds_cny"]), events["expected_benefits_cny"]
+                np.array(events["benefits_cny"]),
+                np.array(events["refunds_cny"]),
+                events["expected_claims"],
+                events["expected_benefits_cny"],
             )
         )
         self.tally["claims"] = len(events["benefits_cny"])
@@ -234,6 +250,7 @@ class MutualAidModel(mesa.Model):
         tally["covered"] = census["covered"] * scale
         tally["members"] = tally["waiting"] + tally["covered"]
         tally["cumulative_aided"] = self.platform.totals["cumulative_aided"]
+        tally["expected_cumulative_aided"] = self.platform.totals["expected_cumulative_aided"]
         members = census["waiting"] + census["covered"]
         tally["adverse_selection_index"] = _ratio(
             _ratio(census["risk_members"], members), _ratio(census["risk_eligible"], census["eligible"])

@@ -302,6 +302,44 @@ def test_cumulative_aided_is_the_running_sum_of_claims(run):
     np.testing.assert_allclose(t.cumulative_aided, t.claims.cumsum(), rtol=REL, atol=0)
 
 
+def test_the_expected_claim_accounts_follow_the_sharing_rule_of_the_realised_ones(run):
+    """The Poisson-free columns apply the same rule to each period's expected claims: the fee
+    on last period's expected benefits, the members' part of it shared among the sharers,
+    nothing asked once the platform pays every share, aided as the running sum."""
+    t = run.table
+    params = run.model.params
+    fee_rate = params["fee_rate"]
+    assert t.expected_shared_total.iloc[0] == 0
+    np.testing.assert_allclose(t.expected_fee_revenue, fee_rate / (1 + fee_rate) * t.expected_shared_total, rtol=REL)
+    np.testing.assert_allclose(t.expected_cumulative_aided, t.expected_claims.cumsum(), rtol=REL, atol=1e-9)
+    announced = run.model.platform.announced_period  # the dated one, or earlier by the closure rule
+    paying = (t.period < announced) & (t.sharers > 0)
+    asked = (1 - params["platform_subsidy_share"]) * t.expected_shared_total[paying]
+    np.testing.assert_allclose(t.expected_share_per_member[paying] * t.sharers[paying], asked, rtol=REL)
+    assert (t.expected_share_per_member[t.period >= announced] == 0).all()
+    # Nobody is covered before the first joiners' waiting period is over.
+    assert (t.expected_claims[t.period < params["waiting_periods"]] == 0).all()
+    assert t.expected_claims[t.period == params["waiting_periods"]].item() > 0
+
+
+def test_expected_claims_are_the_mean_of_the_realised_claims():
+    """A conditional expectation keeps the mean: over a run's operating years the realised
+    agent-claims lie within Poisson noise of their expected number (|z| < 4)."""
+    # Unscreened members at five times the covered illness: enough claims to test.
+    model = MutualAidModel(n_agents=100_000, rng=11, select_risk_factor_at_joining=1.0, covered_illness_factor=5.0)
+    t = model.run()
+    scale = model.people_per_agent
+    realised, expected = t.claims.sum() / scale, t.expected_claims.sum() / scale
+    assert expected > 300, "too few claims for the comparison to have power"
+    assert abs(realised - expected) / np.sqrt(expected) < 4, (realised, expected)
+    # Benefits: every period's expected benefits are shared the next period, with the fee.
+    expected_payouts = t.expected_shared_total.sum() / (1 + model.params["fee_rate"])
+    # Compound Poisson: sd = sqrt(n E[B^2]) <= sqrt(n) x the largest benefit, n agent-claims.
+    largest_cny = max(model.params["benefit_young_cny"], model.params["benefit_old_cny"]) * scale
+    z = (t.payouts.sum() - expected_payouts) / (largest_cny * np.sqrt(expected))
+    assert abs(z) < 4, (t.payouts.sum(), expected_payouts)
+
+
 def test_everyone_aided_stays_claimed(run):
     model = run.model
     claimed = np.count_nonzero(model.population.state == State.CLAIMED)

@@ -106,18 +106,52 @@ def test_a_target_the_model_cannot_resolve_is_reported_but_not_used():
     targets = {(t.quantity, t.date): t for t in _targets()}
     assert not targets[("share_per_member_per_period", dt.date(2019, 1, 31))].used
     aided = targets[("aided_in_year", dt.date(2020, 12, 31))]
-    # 68,675 people at 100 per agent over 2 replications: Poisson term 1 / 1373.5.
-    assert aided.sigma == pytest.approx(np.sqrt(0.05**2 + 100 / (68_675 * 2)))
+    # 68,675 people: the record's Poisson term 1 / 68,675, and at 100 people per agent over
+    # 2 replications the model's, 1 / 1,373.5.
+    assert aided.sigma == pytest.approx(np.sqrt(0.05**2 + 1 / 68_675 + 100 / (68_675 * 2)))
+
+
+def test_claim_targets_read_poisson_free_carry_only_the_records_poisson_term():
+    realised = {(t.quantity, t.date): t for t in _targets(people_per_agent=1_000.0)}
+    expected = tg.build_targets(obs.load_observations(), 1_000.0, 2, dt.date(2020, 12, 31), estimator="expected")
+    expected = {(t.quantity, t.date): t for t in expected}
+    aided = expected[("aided_in_year", dt.date(2020, 12, 31))]
+    assert aided.sigma == pytest.approx(np.sqrt(0.05**2 + 1 / 68_675))
+    # 24 people aided by April 2019: 0.024 agent-claims realised, a 20% Poisson draw in the record.
+    early = expected[("cumulative_aided", dt.date(2019, 4, 16))]
+    assert early.sigma == pytest.approx(np.sqrt(0.05**2 + 1 / 24))
+    assert realised[("cumulative_aided", dt.date(2019, 4, 16))].sigma > 4
+    # Membership is simulated either way: its targets keep the model's term.
+    members = ("members", dt.date(2019, 4, 16))
+    assert expected[members].sigma == realised[members].sigma
+    # A period's share without the record's cases behind it stays unused.
+    assert not expected[("share_per_member_per_period", dt.date(2019, 1, 31))].used
+    with pytest.raises(ValueError, match="estimator='exact' is not allowed: one of expected, realised"):
+        tg.build_targets(obs.load_observations(), 1_000.0, 2, estimator="exact")
+
+
+def test_the_expected_estimator_reads_the_poisson_free_columns():
+    calendar = Calendar(dt.date(2018, 10, 16))
+    dates = pd.to_datetime([calendar.date(p) for p in range(40)])
+    table = pd.DataFrame({"date": dates, "claims": np.ones(40), "expected_claims": np.full(40, 0.5),
+                          "share_per_member": np.ones(40), "expected_share_per_member": np.full(40, 2.0),
+                          "shared_total": np.ones(40), "expected_shared_total": np.full(40, 8.0)})  # fmt: skip
+    year = dt.date(2019, 12, 31)
+    for quantity, realised, expected in (("aided_in_year", 24.0, 12.0), ("share_per_member_per_year", 24.0, 48.0),
+                                         ("mean_sharing_members_in_year", 1.0, 4.0)):  # fmt: skip
+        for estimator, value in (("realised", realised), ("expected", expected)):
+            target = tg.Target(quantity, year, 1.0, 0.1, 0.0, "s", estimator)
+            assert tg.simulated_value(target, table, calendar) == pytest.approx(value), (quantity, estimator)
 
 
 def test_members_counted_in_the_launch_half_month_carry_the_launch_uncertainty():
     targets = {(t.quantity, t.date): t for t in _targets(people_per_agent=100.0, replications=2)}
-    poisson = 100 / (3_000_000 * 2)
+    poisson = (1 + 100 / 2) / 3_000_000
     assert targets[("members", dt.date(2018, 10, 19))].sigma == pytest.approx(
         np.sqrt(tg.LAUNCH_PERIOD_SIGMA**2 + poisson)
     )
     later = targets[("members", dt.date(2019, 4, 16))]
-    assert later.sigma == pytest.approx(np.sqrt(tg.OBSERVATION_SIGMA["members"] ** 2 + 100 / (50_000_000 * 2)))
+    assert later.sigma == pytest.approx(np.sqrt(tg.OBSERVATION_SIGMA["members"] ** 2 + (1 + 100 / 2) / 50_000_000))
 
 
 def test_a_forecast_to_the_closure_date_runs_the_settlement_too():
