@@ -17,14 +17,33 @@ def annual_risk(age_years, frailty, covered_illness_factor: float):
     return covered_illness_factor * ci1_incidence(age_years) * np.asarray(frailty)
 
 
-def select_factor(periods_since_joining, factor_at_joining: float, select_period_years: float):
-    """Multiplier on risk that rises from `factor_at_joining` to 1 with time in the plan (1).
+def select_factor(
+    periods_since_joining,
+    factor_at_joining: float,
+    select_period_years: float,
+    shape: float = 1.0,
+    ultimate_factor: float = 1.0,
+):
+    """Multiplier on risk that moves from `factor_at_joining` to `ultimate_factor` with time
+    in the plan (1): u - (u - s0) exp(-(years / select_period_years) ** shape).
 
-    A health declaration keeps out conditions already known, so new diagnoses among
-    the newly joined start low and approach the population rate (select and ultimate).
+    A health declaration keeps out conditions already known, so new diagnoses among the
+    newly joined start low and approach the members' long-run rate (select and ultimate).
+    With `shape` 1 the gap closes exponentially; above 1 it stays near the start for the
+    first months (conditions developing undiagnosed at joining surface, are diagnosed and
+    pass the claim investigation first), then closes faster (a Weibull curve).
+
+    Args:
+        periods_since_joining: Periods since the first joining (half months).
+        factor_at_joining: s0, the factor at joining (1).
+        select_period_years: Scale of the rise (years): with shape 1, its e-folding time.
+        shape: Weibull shape of the rise (1).
+        ultimate_factor: u, the long-run factor (1): members' incidence relative to the
+            population's once the declaration's effect has worn off.
     """
     years = np.asarray(periods_since_joining, dtype=np.float64) / PERIODS_PER_YEAR
-    return 1.0 - (1.0 - factor_at_joining) * np.exp(-years / select_period_years)
+    gap = np.exp(-((years / select_period_years) ** shape))
+    return ultimate_factor - (ultimate_factor - factor_at_joining) * gap
 
 
 def illness_probability(annual_risk_per_year, select):

@@ -284,6 +284,8 @@ class Population:
             period - self.first_join_period[idx].astype(np.int64),
             p["select_risk_factor_at_joining"],
             p["select_period_years"],
+            p["select_shape"],
+            p["select_ultimate_factor"],
         )
         return illness.illness_probability(self.annual_risk(idx), select)
 

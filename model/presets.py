@@ -35,6 +35,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "risk_heterogeneity": "none",
         "risk_perception_sigma": 0.0,
         "select_risk_factor_at_joining": 1.0,
+        "select_ultimate_factor": 1.0,
     },
     # Exits do not spread over the network.
     "no_contagion": {"contagion_model": "none"},

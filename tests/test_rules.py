@@ -352,6 +352,36 @@ def test_select_factor_is_one_everywhere_when_the_factor_at_joining_is_one():
 
 
 @PROPERTY
+@given(
+    start=share01,
+    ultimate=st.floats(min_value=0.0, max_value=2.0),
+    scale_years=st.floats(min_value=0.1, max_value=20.0),
+    shape=st.floats(min_value=0.2, max_value=6.0),
+    years=st.floats(min_value=0.0, max_value=60.0),
+)
+def test_select_factor_is_the_weibull_rise_from_the_start_to_the_ultimate_factor(
+    start, ultimate, scale_years, shape, years
+):
+    """ODD 7.1: select(d) = u - (u - s0) exp(-(d / (P x scale)) ** k)."""
+    periods = years * PERIODS_PER_YEAR
+    expected = ultimate - (ultimate - start) * math.exp(-((years / scale_years) ** shape))
+    value = illness.select_factor(periods, start, scale_years, shape, ultimate)
+    assert value == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    assert min(start, ultimate) - 1e-15 <= value <= max(start, ultimate) + 1e-15
+
+
+def test_a_steeper_select_shape_keeps_the_first_months_lower_and_the_later_ones_higher():
+    # Same scale (1 year): at a quarter year the shape-3 curve has closed 1.6% of the gap,
+    # the exponential 22%; at two years 99.97% against 86%.
+    months = np.array([3, 24]) * 2
+    exponential = illness.select_factor(months, 0.0, 1.0, 1.0, 0.3)
+    steep = illness.select_factor(months, 0.0, 1.0, 3.0, 0.3)
+    assert steep[0] < exponential[0] / 10
+    assert steep[1] > exponential[1]
+    np.testing.assert_allclose(steep / 0.3, [1 - math.exp(-(0.25**3)), 1 - math.exp(-8)], rtol=1e-12)
+
+
+@PROPERTY
 @given(risk=st.floats(min_value=0.0, max_value=5.0), select=share01)
 def test_illness_probability_is_one_minus_exp_of_minus_risk_times_select_per_period(risk, select):
     expected = 1.0 - math.exp(-risk * select / 24)
