@@ -43,8 +43,10 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/huzhu run --seed $(SEED) --out $(OUT) --overwrite $(RUN_ARGS)
 
+# Test files run in parallel, one file to a worker (module fixtures run once); TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= auto
 test: lint browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The browser test drives Debian's Chromium (Playwright's own browser download does not
 # work offline); installed here when missing.

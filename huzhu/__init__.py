@@ -5,12 +5,24 @@
 >>> table = model.run()          # one row per half-month period
 """
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
-from huzhu.agents.member import MemberAgent
-from huzhu.agents.platform import PlatformAgent
-from huzhu.model.model import MutualAidModel
 from huzhu.model.parameters import PARAMETERS, ParameterError
+
+# The model's classes load on first use (PEP 562), so that `huzhu --help` and the
+# parameter table do not wait for Mesa, scipy and pandas to import.
+_LAZY = {
+    "MemberAgent": "huzhu.agents.member",
+    "PlatformAgent": "huzhu.agents.platform",
+    "MutualAidModel": "huzhu.model.model",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'huzhu' has no attribute {name!r}")
 
 try:
     __version__ = version("huzhu")
