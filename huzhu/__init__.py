@@ -24,6 +24,7 @@ def __getattr__(name: str):
         return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'huzhu' has no attribute {name!r}")
 
+
 try:
     __version__ = version("huzhu")
 except PackageNotFoundError:  # running from a source tree that is not installed
