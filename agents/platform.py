@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import deque
+from dataclasses import dataclass
+
 import mesa
 import numpy as np
 
@@ -11,16 +14,45 @@ from huzhu.agents.sharing import ChargeSignal
 FEE_FLOOR_WINDOW_PERIODS = 6  # assumption: the fee_floor rule reads a quarter's accounts
 
 
+@dataclass(frozen=True)
+class ClaimCohort:
+    """The claims of the members diagnosed in one period, realised and expected.
+
+    Attributes:
+        payouts_cny: Their benefits (CNY).
+        expected_payouts_cny: The benefits' expectation given who was covered (CNY).
+        cases: Claimants (people).
+        expected_cases: Their expectation (people).
+    """
+
+    payouts_cny: float = 0.0
+    expected_payouts_cny: float = 0.0
+    cases: float = 0.0
+    expected_cases: float = 0.0
+
+    def __add__(self, other: ClaimCohort) -> ClaimCohort:
+        return ClaimCohort(
+            self.payouts_cny + other.payouts_cny,
+            self.expected_payouts_cny + other.expected_payouts_cny,
+            self.cases + other.cases,
+            self.expected_cases + other.expected_cases,
+        )
+
+
 class PlatformAgent(mesa.Agent):
     """Runs "cover first, share later" and keeps the accounts in real CNY.
 
-    Benefits paid in period t are shared in period t + 1 together with the management
-    fee on them (the published formula: dxju.cn/help/32573.html). Refunds to members ill
+    A claim is announced and paid `claim_announcement_lag_periods` after the diagnosis
+    (the investigation: dxju.cn/help/32573.html); in the last covered period every claim
+    still under investigation is announced. Benefits paid in period t are shared in
+    period t + 1 together with the management fee on them (the published formula:
+    dxju.cn/help/32573.html). Refunds to members ill
     in their waiting period are paid by the platform: the formula has no term for them,
     and 2020's fees, 7.29亿 of ~99亿 shared (8/108 = 7.4%), leave no room for one. From the
     closure announcement on, the platform pays the shares itself.
 
     Attributes:
+        under_investigation: Claim cohorts diagnosed but not yet announced, oldest first.
         pending_payouts_cny: Benefits paid last period, to be shared now (CNY).
         pending_expected_payouts_cny: Their expectation given the covered members'
             risks (CNY): what `charge_signal_noise="one_to_one"` shrinks the share towards.
@@ -35,6 +67,7 @@ class PlatformAgent(mesa.Agent):
 
     def __init__(self, model, announced_period: int, end_period: int):
         super().__init__(model)
+        self.under_investigation: deque[ClaimCohort] = deque()
         self.pending_payouts_cny = 0.0
         self.pending_expected_payouts_cny = 0.0
         self.unit_share_ewma_cny = 0.0
@@ -130,34 +163,56 @@ class PlatformAgent(mesa.Agent):
         )
 
     def pay_claims(
-        self, benefits_cny: np.ndarray, refunds_cny: np.ndarray, expected_claims: float, expected_benefits_cny: float
+        self,
+        period: int,
+        benefits_cny: np.ndarray,
+        refunds_cny: np.ndarray,
+        expected_claims: float,
+        expected_benefits_cny: float,
     ) -> dict:
-        """Pay this period's benefits (shared next period) and refunds (the platform's own
-        cost), both per person.
+        """Take this period's claims into investigation, announce and pay those whose
+        investigation is over (shared next period), and pay the refunds (the platform's own
+        cost), all per person.
 
         Args:
-            benefits_cny: Benefit of each claimant (CNY per person).
+            period: Current period (in the last covered one every claim is announced).
+            benefits_cny: Benefit of each member diagnosed this period (CNY per person).
             refunds_cny: Refund of each member ill in the waiting period (CNY per person).
             expected_claims: Sum over covered members of illness probability (agents):
-                the claims' expectation.
+                the diagnoses' expectation.
             expected_benefits_cny: Sum over covered members of illness probability x
                 benefit (CNY per person): the benefits' expectation.
 
         Returns:
-            {"payouts": CNY, "refunds": CNY, "expected_claims": people}.
+            {"payouts": CNY announced and paid, "refunds": CNY, "expected_claims": people
+            diagnosed in expectation, "cases_announced": people, "expected_cases_announced":
+            people}.
         """
         scale = self.model.people_per_agent
-        payouts = float(benefits_cny.sum() * scale)
+        self.under_investigation.append(
+            ClaimCohort(
+                payouts_cny=float(benefits_cny.sum() * scale),
+                expected_payouts_cny=expected_benefits_cny * scale,
+                cases=len(benefits_cny) * scale,
+                expected_cases=expected_claims * scale,
+            )
+        )
+        announced = ClaimCohort()
+        lag = self.model.params["claim_announcement_lag_periods"]
+        while self.under_investigation and (len(self.under_investigation) > lag or period >= self.end_period):
+            announced += self.under_investigation.popleft()
         refunds = float(refunds_cny.sum() * scale)
-        self.pending_payouts_cny += payouts
-        self.pending_expected_payouts_cny += expected_benefits_cny * scale
+        self.pending_payouts_cny += announced.payouts_cny
+        self.pending_expected_payouts_cny += announced.expected_payouts_cny
         self.totals["refunds"] += refunds
-        self.totals["cumulative_aided"] += len(benefits_cny) * scale
-        self.totals["expected_cumulative_aided"] += expected_claims * scale
+        self.totals["cumulative_aided"] += announced.cases
+        self.totals["expected_cumulative_aided"] += announced.expected_cases
         return {
-            "payouts": payouts,
+            "payouts": announced.payouts_cny,
             "refunds": refunds,
             "expected_claims": expected_claims * scale,
+            "cases_announced": announced.cases,
+            "expected_cases_announced": announced.expected_cases,
         }
 
     def sell_insurance(self, buyers_were_members: np.ndarray) -> dict:

@@ -26,10 +26,17 @@ from huzhu.experiments.executors import SequentialExecutor
 from huzhu.experiments.seeding import replication_seeds
 
 QUANTILES = (0.05, 0.5, 0.95)
-PERIOD_QUANTITIES = ("members", "share_per_member", "claims", "cumulative_aided", "fee_revenue", "platform_subsidy")
+PERIOD_QUANTITIES = (
+    "members",
+    "share_per_member",
+    "cases_announced",
+    "cumulative_aided",
+    "fee_revenue",
+    "platform_subsidy",
+)
 YEAR_QUANTITIES = {
     "share_per_member_per_year": "share_per_member",
-    "aided_in_year": "claims",
+    "aided_in_year": "cases_announced",
     "fee_revenue_in_year": "fee_revenue",
     "platform_subsidy_in_year": "platform_subsidy",
 }

@@ -12,8 +12,8 @@ stands for: a target resting on n agent-events has a relative error of
 |---|---|
 | members, cumulative_aided | `members`, `cumulative_aided` at the date, interpolated linearly within its period |
 | share_per_member_per_period | `share_per_member` of the period holding the date |
-| cases_per_period | `claims` of that period |
-| share_per_member_per_year, aided_in_year | sum of `share_per_member`, `claims` over the year's periods |
+| cases_per_period | `cases_announced` of that period (the record counts a case when announced) |
+| share_per_member_per_year, aided_in_year | sum of `share_per_member`, `cases_announced` over the year's periods |
 | total_shared_in_year, management_fees_in_year | sum of `shared_total`, `fee_revenue` over them |
 | mean_sharing_members_in_year | sum of `shared_total` over sum of `share_per_member` over them (as derived) |
 | mean_member_age | mean of `mean_member_age` over the periods of the year |
@@ -73,13 +73,13 @@ COUNTS = ("members", "cases_per_period", "cumulative_aided", "aided_in_year")
 STOCKS = ("members", "cumulative_aided")  # counted at a date: interpolated within its half month
 YEAR_SUMS = {
     "share_per_member_per_year": "share_per_member",
-    "aided_in_year": "claims",
+    "aided_in_year": "cases_announced",
     "total_shared_in_year": "shared_total",
     "management_fees_in_year": "fee_revenue",
 }
 #: The claim columns and their Poisson-free counterparts (`expected` estimator).
 EXPECTED_COLUMNS = {
-    "claims": "expected_claims",
+    "cases_announced": "expected_cases_announced",
     "cumulative_aided": "expected_cumulative_aided",
     "share_per_member": "expected_share_per_member",
     "shared_total": "expected_shared_total",
@@ -93,7 +93,7 @@ CLAIM_QUANTITIES = (
 )  # fmt: skip
 PERIOD_VALUES = {
     "share_per_member_per_period": "share_per_member",
-    "cases_per_period": "claims",
+    "cases_per_period": "cases_announced",
     "consider_rate_members": "consider_rate_members",
     "consider_rate_nonmembers": "consider_rate_nonmembers",
 }

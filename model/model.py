@@ -44,6 +44,7 @@ REPORTED_COLUMNS = (
     *EXIT_COLUMNS.values(),
     "aged_out",
     "claims",
+    "cases_announced",
     "payouts",
     "refunds",
     "shared_total",
@@ -64,6 +65,7 @@ REPORTED_COLUMNS = (
     # Poisson-free counterparts of the claim accounts: the same rules applied to the
     # expectation of each period's claims given who is covered (calibration targets).
     "expected_claims",
+    "expected_cases_announced",
     "expected_cumulative_aided",
     "expected_shared_total",
     "expected_share_per_member",
@@ -152,6 +154,7 @@ class MutualAidModel(mesa.Model):
         events = self.population.fall_ill_then_decide_to_stay(self.period, self.platform.charge_signal, cap)
         self.tally.update(
             self.platform.pay_claims(
+                self.period,
                 events["benefits_cny"],
                 events["refunds_cny"],
                 events["expected_claims"],
@@ -197,6 +200,7 @@ class MutualAidModel(mesa.Model):
         events = self.period_events
         self.tally.update(
             self.platform.pay_claims(
+                self.period,
                 np.array(events["benefits_cny"]),
                 np.array(events["refunds_cny"]),
                 events["expected_claims"],

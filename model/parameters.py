@@ -186,6 +186,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     _P("benefit_old_cny", 100_000.0, "CNY", 0.0, 1e7, source="100,000 CNY if diagnosed at 40-59 (user.guancha.cn; kr-asia.com)", group="claims"),
     _P("benefit_age_split_years", 40.0, "years", 0.0, 80.0, source="benefit falls at 40 (user.guancha.cn)", group="claims"),
     _P("waiting_periods", 6, "periods", 0, 48, source="90-day waiting period at two periods a month (dxju.cn/help/32573.html)", group="claims"),
+    _P("claim_announcement_lag_periods", 2, "periods", 0, 24, source="a claim is investigated for up to 30 days before it is announced on the 7th or 21st and shared (dxju.cn/help/32573.html; tzshuo.com/a/67776.html); assumption: the whole month, so the record's cases and aided count diagnoses of a month before", group="claims"),
     # --- sharing ---
     _P("sharing_rule", "equal", "-", choices=("equal", "age_banded"), source="equal split (dxju.cn/help/32573.html); age_banded (risk-rated by age) is a policy option", group="sharing"),
     _P("fee_rate", 0.08, "share of payouts", 0.0, 1.0, source="8% of payouts (dxju.cn; technode 2019-05-07)", group="sharing"),

@@ -25,11 +25,18 @@ RUNS = [
     ("member_floor_0.9", 6, dict(n_agents=5_000, closure_rule="member_floor", closure_member_floor=0.9)),
     ("threshold_contagion", 7, dict(n_agents=4_000, preset="threshold_contagion")),
     ("no_cap_homogeneous", 8, dict(n_agents=4_000, preset="homogeneous_risk", annual_cap_cny=float("inf"))),
-    # Unscreened, five times the covered illness: many claims and refunds, capped at 20 CNY.
+    # Unscreened, five times the covered illness: many claims, capped at 20 CNY; a 6-month
+    # wait, so that many members fall ill in it after paying shares and are refunded.
     (
         "high_risk_cap_20",
         9,
-        dict(n_agents=5_000, select_risk_factor_at_joining=1.0, covered_illness_factor=5.0, annual_cap_cny=20.0),
+        dict(
+            n_agents=5_000,
+            select_risk_factor_at_joining=1.0,
+            covered_illness_factor=5.0,
+            annual_cap_cny=20.0,
+            waiting_periods=12,
+        ),
     ),
 ]
 
@@ -297,9 +304,28 @@ def test_members_are_covered_exactly_when_their_waiting_period_is_over(run):
         assert (served[state == State.WAITING] < waiting_periods).all(), period
 
 
-def test_cumulative_aided_is_the_running_sum_of_claims(run):
+def test_cumulative_aided_is_the_running_sum_of_the_cases_announced(run):
     t = run.table
-    np.testing.assert_allclose(t.cumulative_aided, t.claims.cumsum(), rtol=REL, atol=0)
+    np.testing.assert_allclose(t.cumulative_aided, t.cases_announced.cumsum(), rtol=REL, atol=0)
+
+
+def test_a_claim_is_announced_the_lag_after_its_diagnosis_and_every_claim_by_the_last_covered_period(run):
+    """The investigation delays the announcement by `claim_announcement_lag_periods`; the
+    claims still under investigation when the plan ends are all announced in its last
+    covered period, so every diagnosis is paid and shared."""
+    t = run.table.set_index("period")
+    lag = run.model.params["claim_announcement_lag_periods"]
+    assert lag > 0, "the default lag is the case worth testing"
+    end = run.model.platform.end_period
+    for diagnosed, announced in (("claims", "cases_announced"), ("expected_claims", "expected_cases_announced")):
+        before_end = t.index[(t.index >= lag) & (t.index < end)]
+        np.testing.assert_allclose(
+            t.loc[before_end, announced].to_numpy(), t.loc[before_end - lag, diagnosed].to_numpy(), rtol=REL, atol=1e-9
+        )
+        assert (t.loc[t.index < lag, announced] == 0).all()
+        outstanding = t.loc[(t.index > end - lag) & (t.index <= end), diagnosed].sum()
+        assert t.loc[end, announced] == pytest.approx(t.loc[end - lag, diagnosed] + outstanding, rel=REL, abs=1e-9)
+        assert t[announced].sum() == pytest.approx(t[diagnosed].sum(), rel=REL, abs=1e-9)
 
 
 def test_the_expected_claim_accounts_follow_the_sharing_rule_of_the_realised_ones(run):
@@ -311,7 +337,7 @@ def test_the_expected_claim_accounts_follow_the_sharing_rule_of_the_realised_one
     fee_rate = params["fee_rate"]
     assert t.expected_shared_total.iloc[0] == 0
     np.testing.assert_allclose(t.expected_fee_revenue, fee_rate / (1 + fee_rate) * t.expected_shared_total, rtol=REL)
-    np.testing.assert_allclose(t.expected_cumulative_aided, t.expected_claims.cumsum(), rtol=REL, atol=1e-9)
+    np.testing.assert_allclose(t.expected_cumulative_aided, t.expected_cases_announced.cumsum(), rtol=REL, atol=1e-9)
     announced = run.model.platform.announced_period  # the dated one, or earlier by the closure rule
     paying = (t.period < announced) & (t.sharers > 0)
     asked = (1 - params["platform_subsidy_share"]) * t.expected_shared_total[paying]

@@ -133,7 +133,7 @@ def test_claim_targets_read_poisson_free_carry_only_the_records_poisson_term():
 def test_the_expected_estimator_reads_the_poisson_free_columns():
     calendar = Calendar(dt.date(2018, 10, 16))
     dates = pd.to_datetime([calendar.date(p) for p in range(40)])
-    table = pd.DataFrame({"date": dates, "claims": np.ones(40), "expected_claims": np.full(40, 0.5),
+    table = pd.DataFrame({"date": dates, "cases_announced": np.ones(40), "expected_cases_announced": np.full(40, 0.5),
                           "share_per_member": np.ones(40), "expected_share_per_member": np.full(40, 2.0),
                           "shared_total": np.ones(40), "expected_shared_total": np.full(40, 8.0)})  # fmt: skip
     year = dt.date(2019, 12, 31)
@@ -175,7 +175,7 @@ def test_simulated_values_follow_the_stated_rules():
     dates = [calendar.date(p) for p in range(40)]
     table = pd.DataFrame({"date": pd.to_datetime(dates), "members": np.arange(1, 41) * 10.0,
                           "cumulative_aided": np.arange(1, 41) * 10.0,
-                          "claims": np.ones(40), "mean_member_age": np.arange(40.0)})  # fmt: skip
+                          "cases_announced": np.ones(40), "mean_member_age": np.arange(40.0)})  # fmt: skip
 
     def target(quantity, date):
         return tg.Target(quantity, date, 1.0, 0.1, 0.0, "s")
