@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from huzhu.calibration.record import record_comparison
 from huzhu.experiments.figures import overview_figure
 from huzhu.experiments.provenance import environment
 from huzhu.model.model import MutualAidModel
@@ -23,6 +24,7 @@ from huzhu.model.model import MutualAidModel
 TIMESERIES_FILE = "timeseries.csv"
 MANIFEST_FILE = "manifest.json"
 FIGURE_FILE = "overview.png"
+RECORD_FILE = "record.csv"
 
 
 class OutputExistsError(FileExistsError):
@@ -31,9 +33,11 @@ class OutputExistsError(FileExistsError):
 
 @dataclass
 class RunResult:
-    """A finished run: its table, its manifest and where they were written."""
+    """A finished run: its table, its comparison with the record, its manifest and where
+    they were written."""
 
     table: pd.DataFrame
+    record: pd.DataFrame
     manifest: dict
     out_dir: Path | None
 
@@ -73,7 +77,8 @@ def run_and_save(
     progress: bool = True,
     overwrite: bool = False,
 ) -> RunResult:
-    """Run one model and write timeseries.csv, manifest.json and overview.png/pdf.
+    """Run one model and write timeseries.csv, record.csv (the run against every
+    observation of the record, `huzhu.calibration.record`), manifest.json and overview.png/pdf.
 
     Args:
         params: Parameter overrides.
@@ -97,6 +102,7 @@ def run_and_save(
         seed = int(np.random.SeedSequence().generate_state(1)[0])
     started_at = dt.datetime.now(dt.UTC)
     model, table, wall_seconds = run_model(params, seed, preset, progress)
+    record = record_comparison(table, model.params)
     manifest = {
         "command": "huzhu run",
         "preset": preset,
@@ -107,7 +113,7 @@ def run_and_save(
         "started_utc": started_at.isoformat(timespec="seconds"),
         "wall_seconds": round(wall_seconds, 3),
         **environment(),
-        "files": [TIMESERIES_FILE, MANIFEST_FILE, FIGURE_FILE, Path(FIGURE_FILE).with_suffix(".pdf").name],
+        "files": [TIMESERIES_FILE, RECORD_FILE, MANIFEST_FILE, FIGURE_FILE, FIGURE_FILE.replace(".png", ".pdf")],
     }
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -115,6 +121,7 @@ def run_and_save(
             out_dir / TIMESERIES_FILE,
             lambda f: table.to_csv(f, index=False, float_format="%.10g", date_format="%Y-%m-%d"),
         )
+        _write_atomically(out_dir / RECORD_FILE, lambda f: record.to_csv(f, index=False, float_format="%.10g"))
         overview_figure(
             table,
             out_dir / FIGURE_FILE,
@@ -122,7 +129,7 @@ def run_and_save(
         )
         # The manifest goes last: a folder with a manifest holds a complete run.
         _write_atomically(out_dir / MANIFEST_FILE, lambda f: json.dump(manifest, f, indent=2))
-    return RunResult(table=table, manifest=manifest, out_dir=out_dir)
+    return RunResult(table=table, record=record, manifest=manifest, out_dir=out_dir)
 
 
 def summarise(table: pd.DataFrame) -> str:

@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
         "run",
         help="run one scenario to closure and write its results",
         description="Run one scenario from launch to closure. Writes DIR/timeseries.csv (one row per "
-        "half-month period), DIR/manifest.json (parameters, seed, versions, git commit, wall time) "
+        "half-month period), DIR/record.csv (the run against every observation of Xianghubao's record, "
+        "2018-2020), DIR/manifest.json (parameters, seed, versions, git commit, wall time) "
         "and DIR/overview.png/.pdf, and prints a summary.",
     )
     run.add_argument("--agents", type=int, metavar="N", help="number of agents (parameter n_agents)")
@@ -486,6 +487,7 @@ def _parse_overrides(items: list[str]) -> dict:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from huzhu.calibration.record import record_lines
     from huzhu.experiments.single_run import run_and_save, summarise
 
     overrides = _parse_overrides(args.overrides)
@@ -501,6 +503,7 @@ def _run(args: argparse.Namespace) -> int:
         f"{manifest['periods']} periods in {manifest['wall_seconds']:.1f} s"
     )
     print(summarise(result.table))
+    print("\n".join(record_lines(result.record)))
     if result.out_dir is not None:
         print(f"wrote {', '.join(str(result.out_dir / f) for f in manifest['files'])}")
     return 0

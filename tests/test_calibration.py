@@ -194,6 +194,30 @@ def test_simulated_values_follow_the_stated_rules():
     assert np.isnan(tg.simulated_value(target("aided_in_year", dt.date(2020, 12, 31)), table, calendar))
 
 
+def test_a_run_against_the_record_lists_every_observation_with_the_runs_value():
+    from huzhu import MutualAidModel
+    from huzhu.calibration.record import record_comparison
+
+    model = MutualAidModel(preset="xianghubao", n_agents=5_000, rng=3)
+    table = model.run()
+    record = record_comparison(table, model.params)
+    observed = obs.load_observations().query("plan == @obs.MODELLED_PLAN")
+    listed = sorted(zip(record["quantity"], record["observed"], strict=True))
+    assert listed == sorted(zip(observed["quantity"], observed["value"], strict=True))
+    valued = record[record["observed"] > 0]
+    np.testing.assert_allclose(valued["relative_error"], valued["simulated"] / valued["observed"] - 1)
+    # Twice the members in every period: every member count comes out twice as large.
+    doubled = record_comparison(table.assign(members=2 * table["members"]), model.params)
+    members = record["quantity"] == "members"
+    np.testing.assert_allclose(doubled.loc[members, "simulated"], 2 * record.loc[members, "simulated"])
+    # A run launched later has no value for what the record saw before its launch.
+    late = MutualAidModel(preset="xianghubao", n_agents=2_000, rng=3, launch_date=dt.date(2019, 6, 1))
+    late_record = record_comparison(late.run(), late.params)
+    before_launch = pd.to_datetime(late_record["date"]).dt.date < dt.date(2019, 6, 1)
+    assert late_record.loc[before_launch, "simulated"].isna().all()
+    assert late_record.loc[~before_launch & (late_record["quantity"] == "members"), "simulated"].notna().all()
+
+
 # ----------------------------------------------------------------------------- near-best sets
 def test_near_best_sets_are_the_likelihood_ratio_confidence_set_of_the_best():
     trials = pd.DataFrame({"trial": range(6), "sum_z2": [10.0, 12.0, 15.9, 16.1, 30.0, 11.0]})

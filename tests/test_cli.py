@@ -67,6 +67,9 @@ def test_run_writes_table_manifest_and_figure(tmp_path, capsys):
     assert {"huzhu_version", "git_commit", "libraries", "platform", "python", "wall_seconds"} <= set(manifest)
     assert (out / "overview.png").stat().st_size > 10_000
     assert (out / "overview.pdf").exists()
+    record = pd.read_csv(out / "record.csv")
+    assert set(manifest["files"]) == {p.name for p in out.iterdir()}
+    assert (record["quantity"] == "members").sum() >= 5  # every dated member count of the record
 
 
 def test_a_saved_table_matches_the_model_run_with_the_same_seed(tmp_path):
