@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import expit
 
 from huzhu.model.calendar import PERIODS_PER_YEAR
 from huzhu.model.incidence import ci1_incidence
@@ -46,6 +47,31 @@ def select_factor(
     return ultimate_factor - (ultimate_factor - factor_at_joining) * gap
 
 
-def illness_probability(annual_risk_per_year, select):
-    """Probability of falling ill within one period (0-1)."""
-    return -np.expm1(-np.asarray(annual_risk_per_year) * select / PERIODS_PER_YEAR)
+def claim_awareness(periods_since_launch: int, midpoint_periods: float, width_periods: float) -> float:
+    """Share of ill members who know they are covered and claim (0-1), a logistic in the
+    plan's age: 1 / (1 + exp(-(t - midpoint) / width)); with width 0, a step at the midpoint
+    (so midpoint 0 and width 0: every ill member claims from the launch).
+
+    Members joined with one tap on the Alipay home page, paying nothing; many learned what
+    the plan paid for only as cases were announced. Ill members who do not claim stay
+    members (their illness is not a claim the plan ever sees).
+
+    Args:
+        periods_since_launch: t, periods since the launch period.
+        midpoint_periods: Periods since launch when half the ill members claim.
+        width_periods: Periods over which awareness rises by a factor e in odds (0: a step).
+    """
+    if width_periods <= 0.0:
+        return 1.0 if periods_since_launch >= midpoint_periods else 0.0
+    return float(expit((periods_since_launch - midpoint_periods) / width_periods))
+
+
+def illness_probability(annual_risk_per_year, select, awareness: float = 1.0):
+    """Probability of falling ill within one period and claiming (0-1).
+
+    Args:
+        annual_risk_per_year: Annual risk of a covered illness (per year).
+        select: Select-effect multiplier on that risk (1).
+        awareness: Share of the ill who claim (`claim_awareness`, 1).
+    """
+    return -np.expm1(-np.asarray(annual_risk_per_year) * select / PERIODS_PER_YEAR) * awareness

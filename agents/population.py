@@ -278,7 +278,7 @@ class Population:
         return valuation.price_pressure(charge, self.willingness_to_pay(idx), self.price_sensitivity[idx])
 
     def illness_probability(self, idx, period: int) -> np.ndarray:
-        """Probability that the members at `idx` fall ill this period (0-1)."""
+        """Probability that the members at `idx` fall ill this period and claim (0-1)."""
         p = self.params
         select = illness.select_factor(
             period - self.first_join_period[idx].astype(np.int64),
@@ -287,7 +287,10 @@ class Population:
             p["select_shape"],
             p["select_ultimate_factor"],
         )
-        return illness.illness_probability(self.annual_risk(idx), select)
+        awareness = illness.claim_awareness(
+            period, p["claim_awareness_midpoint_periods"], p["claim_awareness_width_periods"]
+        )
+        return illness.illness_probability(self.annual_risk(idx), select, awareness)
 
     def exit_hazards(self, idx, signal: ChargeSignal, cap_cny: float):
         """(other, price, contagion) exit hazards of the members at `idx` (per period)."""

@@ -117,15 +117,19 @@ def _parser() -> argparse.ArgumentParser:
     calibrate = commands.add_parser(
         "calibrate",
         help="estimate the behavioural parameters from Xianghubao's record up to a cutoff",
-        description="Pattern-oriented calibration (Optuna TPE over the batch-experiment executors, common "
-        "random numbers across candidates) of the parameters the data cannot give directly, on the "
+        description="Pattern-oriented calibration (Optuna TPE, then optionally CMA-ES, over the batch-experiment "
+        "executors, common random numbers across candidates) of the parameters the data cannot give directly, on the "
         "observations dated on or before --until. Writes DIR/: manifest.json, trials.csv, near_best.csv, "
         "fit.csv, fit.png/.pdf and, with --profile, profiles.csv/.png/.pdf.",
     )
     calibrate.add_argument("--until", default="2020-12-31", metavar="DATE", help="data cutoff (default: 2020-12-31)")
     calibrate.add_argument(
-        "--budget", type=int, default=100, metavar="N", help="candidate parameter sets (default 100)"
+        "--budget", type=int, default=100, metavar="N", help="candidate parameter sets of the TPE search (default 100)"
     )
+    calibrate.add_argument(
+        "--refine", type=int, default=0, metavar="N",
+        help="then N more sets by CMA-ES from TPE's best (default 0: none)",
+    )  # fmt: skip
     calibrate.add_argument("--replications", type=int, default=2, metavar="R", help="runs per candidate (default 2)")
     calibrate.add_argument("--agents", type=int, default=200_000, metavar="N", help="agents per run (default 200,000)")
     calibrate.add_argument("--seed", type=int, default=20181016, metavar="S", help="seed (default 20181016)")
@@ -325,7 +329,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     settings = CalibrationSettings(
         until=until, budget=args.budget, replications=args.replications, n_agents=args.agents, seed=args.seed,
         stay_rule=args.stay_rule, parameters=tuple(args.parameters.split(",")) if args.parameters else (),
-        start=_start_values(args.start), estimator=args.estimator,
+        start=_start_values(args.start), estimator=args.estimator, refine=args.refine,
     )  # fmt: skip
     parameters = settings.parameters
     settings.validate()
@@ -335,7 +339,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     started = dt.datetime.now(dt.UTC)
     executor = make_executor(args.executor, args.workers, args.scheduler, args.dask_local)
     try:
-        with tqdm(total=settings.budget, desc="calibrate", unit="set", disable=args.quiet) as bar:
+        with tqdm(total=settings.budget + settings.refine, desc="calibrate", unit="set", disable=args.quiet) as bar:
 
             def progress(done: int, best: float) -> None:
                 bar.update(done - bar.n)
@@ -356,7 +360,8 @@ def _calibrate(args: argparse.Namespace) -> int:
     finally:
         executor.close()
     best = calibration.trials["distance"].min()
-    print(f"huzhu calibrate: {settings.budget} sets, best distance {best:.3g}, {len(calibration.near_best)} near-best")
+    sets, near = len(calibration.trials), len(calibration.near_best)
+    print(f"huzhu calibrate: {sets} sets, best distance {best:.3g}, {near} near-best")
     for name, value in calibration.best.items():
         print(f"  {name} = {value:.4g}")
     print(f"wrote {', '.join(map(str, files))}")

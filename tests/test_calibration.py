@@ -254,6 +254,43 @@ def test_the_first_candidate_takes_the_start_values_and_the_others_are_sampled()
     assert (trials.loc[1:, "word_of_mouth_rate"] != 0.123).all()
 
 
+def test_the_cma_es_stage_starts_at_tpes_best_and_finds_the_minimum_of_a_smooth_distance(monkeypatch):
+    """With the runs replaced by a bowl around a known point (log and linear spans), 8 TPE
+    sets land away from it (distance above 0.01) and 120 CMA-ES sets from the best of them
+    come within about 3% of each span of it (seed 3: 1.8e-4)."""
+    from huzhu.calibration import calibrate as calibration_module
+
+    truth = {"launch_marketing_rate": 0.05, "word_of_mouth_rate": 0.7, "price_attention": 0.02}
+    spans = calibration_module.searched_for("constant")
+
+    def bowl(settings, targets, candidates, executor=None):
+        units = [[calibration_module._to_unit(c[n], spans[n]) - calibration_module._to_unit(truth[n], spans[n])
+                  for n in truth] for c in candidates]  # fmt: skip
+        return [(float(np.sum(np.square(u))), None, None) for u in units]
+
+    monkeypatch.setattr(calibration_module, "evaluate", bowl)
+    settings = CalibrationSettings(budget=8, refine=120, parameters=tuple(truth), stay_rule="constant", seed=3)
+    trials = calibrate(settings).trials
+    assert list(trials["stage"]) == ["tpe"] * 8 + ["cma-es"] * 120
+    tpe, cma = trials[trials["stage"] == "tpe"], trials[trials["stage"] == "cma-es"]
+    assert tpe["distance"].min() > 0.01
+    assert cma["distance"].min() < 1e-3
+    # The first generation is drawn around TPE's best, a tenth of each span a step.
+    start = tpe.loc[tpe["distance"].idxmin()]
+    first = cma.head(calibration_module.CMA(np.zeros(3), 0.1).population_size)
+    for name in truth:
+        offsets = [calibration_module._to_unit(v, spans[name]) - calibration_module._to_unit(start[name], spans[name])
+                   for v in first[name]]  # fmt: skip
+        assert np.max(np.abs(offsets)) < 5 * calibration_module.REFINE_STEP
+    for name in truth:
+        assert spans[name].low <= trials[name].min() and trials[name].max() <= spans[name].high
+
+
+def test_refine_must_not_be_negative():
+    with pytest.raises(ParameterError, match="refine=-1"):
+        CalibrationSettings(refine=-1).validate()
+
+
 def test_every_searched_span_lies_inside_the_parameters_allowed_range():
     from huzhu.model.parameters import get_parameter
 

@@ -390,6 +390,35 @@ def test_illness_probability_is_one_minus_exp_of_minus_risk_times_select_per_per
 
 @PROPERTY
 @given(
+    period=st.integers(0, 200),
+    midpoint=st.floats(min_value=0.0, max_value=120.0),
+    width=st.floats(min_value=0.05, max_value=48.0),
+)
+def test_claim_awareness_is_the_logistic_in_the_plans_age(period, midpoint, width):
+    """ODD 7.1: a(t) = 1 / (1 + exp(-(t - m) / w)), written for x = (t - m) / w < 0 as e^x / (1 + e^x)."""
+    x = (period - midpoint) / width
+    expected = 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+    assert illness.claim_awareness(period, midpoint, width) == pytest.approx(expected, rel=1e-12, abs=1e-300)
+
+
+def test_claim_awareness_of_width_zero_is_a_step_at_the_midpoint_and_one_by_default():
+    assert [illness.claim_awareness(t, 10.0, 0.0) for t in (0, 9, 10, 11)] == [0.0, 0.0, 1.0, 1.0]
+    # The documented defaults (midpoint 0, width 0): every ill member claims from the launch.
+    assert all(illness.claim_awareness(t, 0.0, 0.0) == 1.0 for t in range(100))
+    # Half the ill claim at the midpoint; awareness rises with the plan's age.
+    assert illness.claim_awareness(24, 24.0, 3.0) == 0.5
+    assert illness.claim_awareness(20, 24.0, 3.0) < illness.claim_awareness(28, 24.0, 3.0)
+
+
+@PROPERTY
+@given(risk=st.floats(min_value=0.0, max_value=5.0), select=share01, awareness=share01)
+def test_claims_are_the_illnesses_thinned_by_awareness(risk, select, awareness):
+    expected = (1.0 - math.exp(-risk * select / 24)) * awareness
+    assert illness.illness_probability(risk, select, awareness) == pytest.approx(expected, rel=1e-12, abs=1e-16)
+
+
+@PROPERTY
+@given(
     age=st.floats(min_value=0.0, max_value=80.0),
     frailty=st.floats(min_value=0.01, max_value=10.0),
     factor=st.floats(min_value=0.01, max_value=10.0),
