@@ -206,3 +206,15 @@ def test_the_members_ages_follow_the_joining_propensity_at_the_first_join():
     joined = adult & (pop.first_join_period >= 0)
     age_years = pop.age_periods / PERIODS_PER_YEAR
     assert age_years[joined].mean() < age_years[adult & pop.in_age_range()].mean() - 2.0
+
+
+@pytest.mark.parametrize("engine, n_agents", [("vectorised", 20_000), ("agents", 2_000)])
+def test_no_claim_is_made_before_members_know_of_the_cover_and_claims_are_expected_after(engine, n_agents):
+    # A step at period 30: no ill member claims (or is refunded) before it, in either engine.
+    awareness = {"claim_awareness_midpoint_periods": 30.0, "claim_awareness_width_periods": 0.0}
+    model = MutualAidModel(n_agents=n_agents, rng=1, engine=engine, population=n_agents * 100.0, **awareness)
+    table = model.run()
+    before, after = table.iloc[:30], table.iloc[30:]
+    assert before["expected_claims"].sum() == 0
+    assert before["claims"].sum() == 0 and before["exits_ill_in_waiting"].sum() == 0
+    assert after["expected_claims"].sum() > 0
