@@ -5,6 +5,7 @@ OUT/trials.csv        every candidate: parameters, distance, summed z^2
 OUT/near_best.csv     the near-best candidates
 OUT/fit.csv           target, observed, simulated mean and 5-95% interval, z, used
 OUT/fit.png / .pdf    model against data
+OUT/claims.png / .pdf claims per million members and period, the record's and the near-best runs'
 OUT/profiles.csv/.png distance along each parameter (with --profile)
 OUT/forecast_periods.csv, forecast_years.csv, forecast.png/.pdf (huzhu forecast)
 """
@@ -117,6 +118,29 @@ def fit_figure(fit: pd.DataFrame, path: Path) -> list[Path]:
         ax.set_yscale("log")
         ax.set_xlabel("observed (unit of each target)")
         ax.set_ylabel("simulated: mean and 5-95% of near-best runs")
+        ax.legend(frameon=False, fontsize=6, loc="upper left")
+        return save_figure(fig, path)
+
+
+def claim_rate_figure(record_rates: pd.DataFrame, tables: list[pd.DataFrame], path: Path) -> list[Path]:
+    """Claims announced per million members and period: the record's intervals
+    (`claim_rates.record_claim_rates`) as segments, the runs' median and 5-95% band."""
+    from huzhu.calibration.claim_rates import model_claim_rates
+
+    rates = pd.concat([model_claim_rates(table) for table in tables], axis=1)
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(120 * MM, 70 * MM), constrained_layout=True)
+        ax.fill_between(rates.index, rates.quantile(0.05, axis=1), rates.quantile(0.95, axis=1), color="C0",
+                        alpha=0.25, lw=0)  # fmt: skip
+        ax.plot(rates.index, rates.median(axis=1), color="C0", lw=0.9, label="model: median and 5-95% of runs")
+        for k, row in enumerate(record_rates.itertuples()):
+            ax.plot([pd.Timestamp(row.start), pd.Timestamp(row.end)], [row.rate_per_million] * 2, color="k", lw=1.6,
+                    solid_capstyle="butt", label="record: between two of its counts" if k == 0 else None)  # fmt: skip
+        ax.set_xlim(pd.Timestamp(record_rates["start"].min()) - pd.Timedelta(days=60),
+                    pd.Timestamp(record_rates["end"].max()) + pd.Timedelta(days=30))  # fmt: skip
+        ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 7)))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
+        ax.set_ylabel("claims announced per million members\nper half-month period")
         ax.legend(frameon=False, fontsize=6, loc="upper left")
         return save_figure(fig, path)
 

@@ -120,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Pattern-oriented calibration (Optuna TPE, then optionally CMA-ES, over the batch-experiment "
         "executors, common random numbers across candidates) of the parameters the data cannot give directly, on the "
         "observations dated on or before --until. Writes DIR/: manifest.json, trials.csv, near_best.csv, "
-        "fit.csv, fit.png/.pdf and, with --profile, profiles.csv/.png/.pdf.",
+        "fit.csv, fit.png/.pdf, claims.png/.pdf and, with --profile, profiles.csv/.png/.pdf.",
     )
     calibrate.add_argument("--until", default="2020-12-31", metavar="DATE", help="data cutoff (default: 2020-12-31)")
     calibrate.add_argument(
@@ -321,8 +321,10 @@ def _calibrate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from huzhu.calibration.calibrate import PROFILE_POINTS, CalibrationSettings, calibrate, profile
+    from huzhu.calibration.claim_rates import record_claim_rates
     from huzhu.calibration.forecast import fit, run_sets
-    from huzhu.calibration.outputs import default_folder, profile_figure, write_calibration
+    from huzhu.calibration.observations import load_observations
+    from huzhu.calibration.outputs import claim_rate_figure, default_folder, profile_figure, write_calibration
     from huzhu.experiments.executors import make_executor
 
     until = _date("--until", args.until)
@@ -351,6 +353,9 @@ def _calibrate(args: argparse.Namespace) -> int:
             tables = run_sets(settings, parameter_sets, until, executor, on_run=bar.update)
         table = fit(settings, calibration.targets, tables)
         files = write_calibration(calibration, table, out, started)
+        rates = record_claim_rates(load_observations(), settings.calendar().launch_date)
+        rates = rates[rates["end"] <= until]
+        files += claim_rate_figure(rates, tables, out / "claims.png")
         if args.profile:
             runs = len(parameters) * (PROFILE_POINTS + 1) * settings.replications
             with tqdm(total=runs, desc="profiles", unit="run", disable=args.quiet) as bar:

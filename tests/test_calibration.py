@@ -218,6 +218,25 @@ def test_a_run_against_the_record_lists_every_observation_with_the_runs_value():
     assert late_record.loc[~before_launch & (late_record["quantity"] == "members"), "simulated"].notna().all()
 
 
+def test_the_records_claim_rates_are_its_cases_over_periods_and_members():
+    from huzhu.calibration.claim_rates import DAYS_PER_PERIOD, record_claim_rates
+
+    rates = record_claim_rates(obs.load_observations(), dt.date(2018, 10, 16)).set_index(["start", "end"])
+    # The first interval starts when the first members' 90-day wait ended, with nobody aided.
+    first = rates.index[0]
+    assert first[0] == dt.date(2019, 1, 14)
+    assert rates["cases_per_period"].iloc[0] == pytest.approx(24 / ((first[1] - first[0]).days / DAYS_PER_PERIOD))
+    # One period's cases over the members counted on that day.
+    august = rates[rates["basis"] == "cases announced in a period"].iloc[0]
+    assert august["rate_per_million"] == pytest.approx(500 / 77.32)
+    # 2020: the year's aided over its periods and the 2020 mean sharing pool.
+    year = rates.loc[(dt.date(2019, 12, 31), dt.date(2020, 12, 31))]
+    assert year["rate_per_million"] == pytest.approx(68_675 / (366 / DAYS_PER_PERIOD) / 108_791_209 * 1e6)
+    # The rise the record shows: threefold from August to the autumn of 2019.
+    autumn = rates.loc[(dt.date(2019, 9, 7), dt.date(2019, 11, 22)), "rate_per_million"]
+    assert autumn > 2.5 * august["rate_per_million"]
+
+
 # ----------------------------------------------------------------------------- near-best sets
 def test_near_best_sets_are_the_likelihood_ratio_confidence_set_of_the_best():
     trials = pd.DataFrame({"trial": range(6), "sum_z2": [10.0, 12.0, 15.9, 16.1, 30.0, 11.0]})
