@@ -114,8 +114,8 @@ SEARCHED = (
         "often as an outsider",
     ),
     Searched(
-        "select_period_years", 0.1, 20.0, True,
-        "how fast claims rise with membership duration: from a month to beyond the plan's life",
+        "select_period_years", 0.02, 20.0, True,
+        "how fast claims rise with membership duration: from a week to beyond the plan's life",
     ),
     Searched(
         "select_shape", 0.5, 4.0, False,
@@ -132,6 +132,15 @@ SEARCHED = (
         "(members were healthier than insured lives at every age: Fang, Qin, Wu & Yu)",
         at_edge="the upper edge is the population's own incidence, which members, healthier than insured lives at "
         "every age (Fang, Qin, Wu & Yu), do not exceed",
+    ),
+    Searched(
+        "claim_awareness_midpoint_periods", 0.0, 48.0, False,
+        "when half the ill members knew they could claim: the record's claims per member rise about threefold "
+        "across all cohorts at once from August to October 2019; from the launch to two years after it",
+    ),
+    Searched(
+        "claim_awareness_width_periods", 0.1, 24.0, True,
+        "how fast that awareness spread: from a step within the half month to a rise over a year",
     ),
     Searched("consider_rate_members", 0.002, 0.08, True, "51.5% of members considering insurance, end 2019"),
 )  # fmt: skip

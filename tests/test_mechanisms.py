@@ -193,13 +193,13 @@ def test_a_member_floor_closes_the_plan_early():
 # ----------------------------------------------------------------------------- the calibrated scenario
 @pytest.mark.parametrize("seed", SEEDS)
 def test_in_the_calibrated_scenario_contagion_clusters_exits(seed):
-    # Seeds 1-5: leaver-leaver ties within 4 periods over shuffles 1.07-1.31 with contagion,
-    # 0.97-1.15 without; paired by seed 0.10-0.16 above (few members leave, 10% of the pool
-    # in 2020, so the statistic is noisier than in the default scenario): half the smallest.
+    # Seeds 1-5: leaver-leaver ties within 4 periods over shuffles 1.15-1.19 with contagion,
+    # 1.08-1.12 without; paired by seed 0.04-0.07 above (the calibrated contagion strength,
+    # 0.21, is a quarter of its span's bound): half the smallest.
     shuffle_rng = np.random.default_rng(0)
     none = leaver_tie_excess(run("xianghubao_no_contagion", seed), shuffle_rng, window_periods=4)
     hazard = leaver_tie_excess(run("xianghubao", seed), shuffle_rng, window_periods=4)
-    assert hazard > none + 0.05
+    assert hazard > none + 0.02
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -207,16 +207,13 @@ def test_in_the_calibrated_scenario_the_2020_pool_does_not_revolve(seed):
     t = table("xianghubao", seed)
     year = t[t["date"].dt.year == 2020]
     voluntary = year[["exits_price", "exits_contagion", "exits_other"]].sum().sum()
-    # Seeds 1-5: voluntary exits in 2020 are 0.10-0.11 of the mean membership.
+    # Seeds 1-5: voluntary exits in 2020 are 0.21-0.22 of the mean membership.
     assert voluntary < year["members"].mean() / 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known misfit of the shipped calibration (docs/calibration.md): its pool grows 12-13% from April to "
-    "December 2020 (seeds 1-5) where the record's 104M in April and 108.8M mean pool ask for a flat one",
-)
 @pytest.mark.parametrize("seed", SEEDS)
 def test_in_the_calibrated_scenario_the_2020_pool_stays_flat(seed):
+    # The record: 104M in April 2020, a mean sharing pool of 108.8M over 2020. Seeds 1-5: the
+    # pool grows 6.6-8.4% from April to December 2020; within 10% is the record's flat pool.
     year = table("xianghubao", seed).query("date.dt.year == 2020")
     assert abs(year["members"].iloc[-1] / year["members"].iloc[6] - 1) < 0.1
