@@ -16,6 +16,7 @@ docs/ODD.md 7.1, docs/calibration.md).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import numpy as np
 import pandas as pd
@@ -56,7 +57,7 @@ def record_claim_rates(observations: pd.DataFrame, launch_date: dt.date = DEFAUL
     aided.loc[first_cover] = 0.0
     aided = aided.sort_index()
     intervals = []
-    for (start, first), (end, last) in zip(aided.items(), list(aided.items())[1:], strict=False):
+    for (start, first), (end, last) in itertools.pairwise(aided.items()):
         periods = (end - start).days / DAYS_PER_PERIOD
         intervals.append((start, end, (last - first) / periods, "people aided between two dates"))
     for date, cases in values("cases_per_period").items():

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from huzhu.calibration.record import record_comparison
+from huzhu.calibration.record import RECORD_FILE, record_comparison
 from huzhu.experiments.figures import overview_figure
 from huzhu.experiments.provenance import environment
 from huzhu.model.model import MutualAidModel
@@ -24,7 +24,6 @@ from huzhu.model.model import MutualAidModel
 TIMESERIES_FILE = "timeseries.csv"
 MANIFEST_FILE = "manifest.json"
 FIGURE_FILE = "overview.png"
-RECORD_FILE = "record.csv"
 
 
 class OutputExistsError(FileExistsError):

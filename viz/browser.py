@@ -153,12 +153,18 @@ def _wait_for_redraw(page, before_period, before_text, before) -> None:
     )
 
 
+SLIDER_SYNC_MS = 1_000  # longer than a loaded 2-core machine takes to deliver a key press's value
+
+
 def set_slider(page, label: str, presses: int) -> float:
     """Move the slider labelled `label` by `presses` steps (negative: down); return its value."""
     thumb = page.get_by_role("slider", name=label, exact=True)
     thumb.focus()
     for _ in range(abs(presses)):
         thumb.press("ArrowRight" if presses > 0 else "ArrowLeft")
+    # The thumb moves at once in the browser, but its value reaches the server's model
+    # parameters asynchronously; a Reset clicked at once could still read the one before.
+    page.wait_for_timeout(SLIDER_SYNC_MS)
     return float(thumb.get_attribute("aria-valuenow"))
 
 
