@@ -256,6 +256,7 @@ class Population:
             p["value_loading"],
             p["insurance_substitution"],
             p["affordability_share"],
+            p["probability_weighting"],
         )
 
     def price_pressure(self, idx, signal: ChargeSignal, cap_cny: float, paying: bool) -> np.ndarray:

@@ -15,6 +15,24 @@ def benefit_cny(age_years, benefit_young_cny: float, benefit_old_cny: float, spl
     return np.where(np.asarray(age_years) < split_age_years, benefit_young_cny, benefit_old_cny)
 
 
+def decision_weight(probability, curvature: float):
+    """The weight a decision gives a probability of loss (Tversky & Kahneman 1992, eq. 6).
+
+    w(p) = p^g / (p^g + (1 - p)^g)^(1/g): with g < 1 small probabilities weigh more than
+    they are (w(0.001) = 0.0084 at the authors' g = 0.69 for losses) and the weight grows
+    less than in proportion to the probability; g = 1 weighs every probability as it is.
+
+    Args:
+        probability: Probability of the loss (0-1).
+        curvature: g, in (0, 1] (1).
+    """
+    p = np.asarray(probability, dtype=np.float64)
+    if curvature == 1.0:
+        return p
+    powered = p**curvature
+    return powered / (powered + (1.0 - p) ** curvature) ** (1.0 / curvature)
+
+
 def willingness_to_pay(
     perceived_annual_risk,
     benefit,
@@ -23,10 +41,11 @@ def willingness_to_pay(
     value_loading: float,
     insurance_substitution: float,
     affordability_share: float,
+    probability_weighting: float = 1.0,
 ):
     """Most an agent will pay for the plan in a year (CNY per year).
 
-    The lesser of the loaded perceived expected benefit and what its income affords.
+    The lesser of the loaded, decision-weighted expected benefit and what its income affords.
 
     Args:
         perceived_annual_risk: Agent's belief about its annual illness probability (per year).
@@ -36,8 +55,11 @@ def willingness_to_pay(
         value_loading: Value placed on cover per CNY of expected benefit (1).
         insurance_substitution: Share of the value lost when insured (1).
         affordability_share: Largest share of income spent on the plan (1).
+        probability_weighting: Curvature g of `decision_weight` applied to the perceived
+            risk (1 = none).
     """
-    value = value_loading * perceived_annual_risk * benefit * (1.0 - insurance_substitution * np.asarray(insured))
+    weighted_risk = decision_weight(perceived_annual_risk, probability_weighting)
+    value = value_loading * weighted_risk * benefit * (1.0 - insurance_substitution * np.asarray(insured))
     return np.minimum(value, affordability_share * np.asarray(income_cny))
 
 

@@ -73,6 +73,45 @@ def test_willingness_to_pay_is_capped_by_affordability_when_income_is_low():
     assert valuation.willingness_to_pay(0.01, 300_000.0, False, 100_000.0, 1.5, 0.3, 0.004) == pytest.approx(400.0)
 
 
+def test_decision_weight_is_tversky_kahneman_at_their_estimate_for_losses():
+    # w(p) = p^g / (p^g + (1 - p)^g)^(1/g), written as exp(g ln p - ln(p^g + (1 - p)^g) / g).
+    g = 0.69
+    for p in (1e-4, 1e-3, 0.01, 0.3, 0.9):
+        expected = math.exp(g * math.log(p) - math.log(p**g + (1 - p) ** g) / g)
+        assert valuation.decision_weight(p, g) == pytest.approx(expected, rel=1e-12)
+    # Small probabilities weigh more than they are, large ones less (the inverse S).
+    assert valuation.decision_weight(0.001, g) > 0.001
+    assert valuation.decision_weight(0.9, g) < 0.9
+
+
+@PROPERTY
+@given(p=share01, g=st.floats(min_value=0.28, max_value=2.0))
+def test_decision_weight_keeps_certainty_and_impossibility(p, g):
+    w = valuation.decision_weight(np.array([0.0, p, 1.0]), g)
+    assert w[0] == 0.0 and w[2] == pytest.approx(1.0, rel=1e-12)
+    assert 0.0 <= w[1] <= 1.0 + 1e-12
+
+
+@PROPERTY
+@given(p=st.floats(min_value=1e-6, max_value=0.05), factor=st.floats(min_value=1.01, max_value=10.0))
+def test_decision_weight_below_one_narrows_the_ratio_of_two_small_risks(p, factor):
+    # What the weighting does to members of different ages: a risk `factor` times another
+    # is weighed less than `factor` times as much, but still more.
+    ratio = valuation.decision_weight(p * factor, 0.69) / valuation.decision_weight(p, 0.69)
+    assert 1.0 < ratio < factor
+
+
+def test_decision_weight_of_one_is_the_probability_itself():
+    p = np.array([0.0, 1e-5, 0.002, 0.5, 1.0])
+    np.testing.assert_array_equal(valuation.decision_weight(p, 1.0), p)
+
+
+def test_willingness_to_pay_weighs_the_perceived_risk():
+    # Incomes high enough that affordability never binds: the value is loading x w(p) x benefit.
+    wtp = valuation.willingness_to_pay(0.001, 300_000.0, False, 1e12, 1.5, 0.3, 0.004, 0.69)
+    assert wtp == pytest.approx(1.5 * valuation.decision_weight(0.001, 0.69) * 300_000.0, rel=1e-12)
+
+
 def test_price_pressure_is_zero_at_zero_charge():
     wtp = np.array([0.0, 1.0, 50.0, 1e6])
     np.testing.assert_array_equal(valuation.price_pressure(np.zeros(4), wtp, 2.0), np.zeros(4))
