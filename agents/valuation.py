@@ -24,7 +24,7 @@ def decision_weight(probability, curvature: float):
 
     Args:
         probability: Probability of the loss (0-1).
-        curvature: g, in (0, 1] (1).
+        curvature: g (1): below 1 the inverse S of the authors; w is increasing in p for g above 0.28.
     """
     p = np.asarray(probability, dtype=np.float64)
     if curvature == 1.0:
