@@ -46,9 +46,12 @@ def willingness_to_pay(
     """Most an agent will pay for the plan in a year (CNY per year).
 
     The lesser of the loaded, decision-weighted expected benefit and what its income affords.
+    The benefit is paid once (a claimant's membership ends), so what is weighed is the
+    probability of falling ill within the year, 1 - exp(-risk), not the annual risk itself,
+    which for a frail old agent can exceed 1.
 
     Args:
-        perceived_annual_risk: Agent's belief about its annual illness probability (per year).
+        perceived_annual_risk: Agent's belief about its annual illness hazard (per year).
         benefit: Benefit it would be paid (CNY).
         insured: Whether it holds commercial insurance (bool).
         income_cny: Annual income (CNY per year).
@@ -58,7 +61,8 @@ def willingness_to_pay(
         probability_weighting: Curvature g of `decision_weight` applied to the perceived
             risk (1 = none).
     """
-    weighted_risk = decision_weight(perceived_annual_risk, probability_weighting)
+    probability_within_year = -np.expm1(-np.asarray(perceived_annual_risk, dtype=np.float64))
+    weighted_risk = decision_weight(probability_within_year, probability_weighting)
     value = value_loading * weighted_risk * benefit * (1.0 - insurance_substitution * np.asarray(insured))
     return np.minimum(value, affordability_share * np.asarray(income_cny))
 

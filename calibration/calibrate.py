@@ -133,6 +133,14 @@ SEARCHED = (
         "claim_awareness_width_periods", 0.1, 24.0, True,
         "how fast that awareness spread: from a step within the half month to a rise over a year",
     ),
+    Searched(
+        "probability_weighting", 0.3, 1.0, False,
+        "the curvature of members' decision weights: the record's claims per member flat through 2020 while the "
+        "pool's age would drift with a valuation at the risks as they are; from none (1) to beyond Tversky & "
+        "Kahneman's 0.69, near the lowest curvature at which the weight still rises with the risk (0.28)",
+        at_edge="the upper edge is no weighting at all, the valuation at the risks as they are; the lower edge is "
+        "near the curvature below which the weight no longer rises with the risk",
+    ),
     Searched("consider_rate_members", 0.002, 0.08, True, "51.5% of members considering insurance, end 2019"),
 )  # fmt: skip
 

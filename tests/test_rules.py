@@ -53,7 +53,7 @@ def test_willingness_to_pay_is_the_lesser_of_loaded_value_and_affordability(
     risk, benefit, insured, income, loading, substitution, afford
 ):
     wtp = valuation.willingness_to_pay(risk, benefit, insured, income, loading, substitution, afford)
-    value = loading * risk * benefit * ((1.0 - substitution) if insured else 1.0)
+    value = loading * -math.expm1(-risk) * benefit * ((1.0 - substitution) if insured else 1.0)
     expected = min(value, afford * income)
     assert wtp == pytest.approx(expected, rel=1e-12, abs=1e-300)
 
@@ -64,7 +64,7 @@ def test_willingness_to_pay_falls_with_insurance_by_the_substitution_share():
     income = np.full(3, 1e9)
     uninsured = valuation.willingness_to_pay(risk, 300_000.0, np.zeros(3, bool), income, 1.5, 0.3, 0.004)
     insured = valuation.willingness_to_pay(risk, 300_000.0, np.ones(3, bool), income, 1.5, 0.3, 0.004)
-    np.testing.assert_allclose(uninsured, 1.5 * risk * 300_000.0, rtol=1e-12)
+    np.testing.assert_allclose(uninsured, 1.5 * -np.expm1(-risk) * 300_000.0, rtol=1e-12)
     np.testing.assert_allclose(insured / uninsured, 1.0 - 0.3, rtol=1e-12)
 
 
@@ -107,9 +107,21 @@ def test_decision_weight_of_one_is_the_probability_itself():
 
 
 def test_willingness_to_pay_weighs_the_perceived_risk():
-    # Incomes high enough that affordability never binds: the value is loading x w(p) x benefit.
+    # Incomes high enough that affordability never binds: the value is loading x w(p) x
+    # benefit, p the probability of falling ill within the year at the annual hazard 0.001.
     wtp = valuation.willingness_to_pay(0.001, 300_000.0, False, 1e12, 1.5, 0.3, 0.004, 0.69)
-    assert wtp == pytest.approx(1.5 * valuation.decision_weight(0.001, 0.69) * 300_000.0, rel=1e-12)
+    p = -math.expm1(-0.001)
+    assert wtp == pytest.approx(1.5 * valuation.decision_weight(p, 0.69) * 300_000.0, rel=1e-12)
+
+
+@PROPERTY
+@given(hazard=st.floats(min_value=0.0, max_value=50.0), g=st.floats(min_value=0.28, max_value=2.0))
+def test_willingness_to_pay_is_finite_and_bounded_at_any_annual_hazard(hazard, g):
+    # A frail old agent's annual hazard can exceed 1; the benefit is paid once, so the value
+    # is at most loading x benefit, whatever the hazard and the weighting.
+    wtp = valuation.willingness_to_pay(hazard, 300_000.0, False, 1e12, 1.5, 0.0, 0.004, g)
+    assert np.isfinite(wtp)
+    assert 0.0 <= wtp <= 1.5 * 300_000.0 * (1.0 + 1e-12)
 
 
 def test_price_pressure_is_zero_at_zero_charge():
