@@ -47,23 +47,42 @@ def select_factor(
     return ultimate_factor - (ultimate_factor - factor_at_joining) * gap
 
 
-def claim_awareness(periods_since_launch: int, midpoint_periods: float, width_periods: float) -> float:
+def claim_awareness(
+    periods_since_launch: int,
+    midpoint_periods: float,
+    width_periods: float,
+    years_above_adult=0.0,
+    delay_periods_per_decade: float = 0.0,
+):
     """Share of ill members who know they are covered and claim (0-1), a logistic in the
-    plan's age: 1 / (1 + exp(-(t - midpoint) / width)); with width 0, a step at the midpoint
-    (so midpoint 0 and width 0: every ill member claims from the launch).
+    plan's age: 1 / (1 + exp(-(t - m_i) / width)), with the midpoint later for older members,
+    m_i = midpoint + delay x max(age - adult age, 0) / 10; with width 0, a step at m_i (so
+    midpoint 0, width 0 and no delay: every ill member claims from the launch).
 
     Members joined with one tap on the Alipay home page, paying nothing; many learned what
-    the plan paid for only as cases were announced. Ill members who do not claim stay
-    members (their illness is not a claim the plan ever sees).
+    the plan paid for only as cases were announced in the app, and the older a user, the
+    less of the app they use (CNNIC 45th report), so the later they learn. Ill members who
+    do not claim stay members (their illness is not a claim the plan ever sees). Minors,
+    enrolled by family, are claimed for by the adults who enrolled them: no delay.
 
     Args:
         periods_since_launch: t, periods since the launch period.
-        midpoint_periods: Periods since launch when half the ill members claim.
+        midpoint_periods: Periods since launch when half the ill adults of adult age claim.
         width_periods: Periods over which awareness rises by a factor e in odds (0: a step).
+        years_above_adult: Age minus the adult age (years); scalar or per member.
+        delay_periods_per_decade: Periods by which the midpoint is later per ten years above
+            the adult age (periods per 10 years).
+
+    Returns:
+        A float for a scalar age, else an array of the members' shares.
     """
+    above = np.maximum(np.asarray(years_above_adult, dtype=np.float64), 0.0)
+    midpoint = midpoint_periods + delay_periods_per_decade * above / 10.0
     if width_periods <= 0.0:
-        return 1.0 if periods_since_launch >= midpoint_periods else 0.0
-    return float(expit((periods_since_launch - midpoint_periods) / width_periods))
+        share = np.where(periods_since_launch >= midpoint, 1.0, 0.0)
+    else:
+        share = expit((periods_since_launch - midpoint) / width_periods)
+    return float(share) if share.ndim == 0 else share
 
 
 def illness_probability(annual_risk_per_year, select, awareness: float = 1.0):

@@ -289,7 +289,11 @@ class Population:
             p["select_ultimate_factor"],
         )
         awareness = illness.claim_awareness(
-            period, p["claim_awareness_midpoint_periods"], p["claim_awareness_width_periods"]
+            period,
+            p["claim_awareness_midpoint_periods"],
+            p["claim_awareness_width_periods"],
+            (self.age_periods[idx] - self.adult_age_periods) / PERIODS_PER_YEAR,
+            p["claim_awareness_age_delay_periods"],
         )
         return illness.illness_probability(self.annual_risk(idx), select, awareness)
 

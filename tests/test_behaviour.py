@@ -208,6 +208,23 @@ def test_the_members_ages_follow_the_joining_propensity_at_the_first_join():
     assert age_years[joined].mean() < age_years[adult & pop.in_age_range()].mean() - 2.0
 
 
+def test_an_awareness_delay_with_age_makes_the_early_claimants_younger():
+    # Benefits are 300,000 CNY under 40 and 100,000 after, so the expected benefit per
+    # expected case (Poisson-free, so no lucky draws) measures the claimants' age. Delaying
+    # the older members' awareness (24 periods a decade) shifts the cases to the young.
+    def benefit_per_case(delay):
+        model = MutualAidModel(
+            n_agents=20_000, rng=1, population=2_000_000.0, claim_awareness_midpoint_periods=20.0,
+            claim_awareness_width_periods=2.0, claim_awareness_age_delay_periods=delay,
+        )  # fmt: skip
+        table = model.run()
+        return table["expected_shared_total"].sum() / table["expected_cases_announced"].sum()
+
+    without, delayed = benefit_per_case(0.0), benefit_per_case(24.0)
+    assert 100_000 * 1.08 < without < delayed < 300_000 * 1.08
+    assert delayed > 1.1 * without
+
+
 @pytest.mark.parametrize("engine, n_agents", [("vectorised", 20_000), ("agents", 2_000)])
 def test_no_claim_is_made_before_members_know_of_the_cover_and_claims_are_expected_after(engine, n_agents):
     # A step at period 30: no ill member claims (or is refunded) before it, in either engine.

@@ -462,6 +462,35 @@ def test_claim_awareness_of_width_zero_is_a_step_at_the_midpoint_and_one_by_defa
 
 
 @PROPERTY
+@given(
+    period=st.integers(0, 200),
+    midpoint=st.floats(min_value=0.0, max_value=120.0),
+    width=st.floats(min_value=0.05, max_value=48.0),
+    years_above=st.floats(min_value=-18.0, max_value=60.0),
+    delay=st.floats(min_value=0.0, max_value=48.0),
+)
+def test_claim_awareness_midpoint_moves_later_with_age(period, midpoint, width, years_above, delay):
+    """ODD 7.1: the midpoint of an adult `years_above` its adult age is m + delay x years / 10;
+    minors (negative years) have the adults' midpoint."""
+    shifted = midpoint + delay * max(years_above, 0.0) / 10.0
+    expected = illness.claim_awareness(period, shifted, width)
+    assert illness.claim_awareness(period, midpoint, width, years_above, delay) == pytest.approx(expected, rel=1e-12)
+
+
+def test_claim_awareness_falls_with_age_at_a_delay_and_not_without():
+    years_above = np.array([-10.0, 0.0, 10.0, 20.0, 40.0])
+    delayed = illness.claim_awareness(24, 24.0, 3.0, years_above, 6.0)
+    assert delayed[0] == delayed[1] == 0.5  # minors are claimed for as adults are
+    assert np.all(np.diff(delayed[1:]) < 0)
+    # At 6 periods a decade, one 20 years above the adult age has its midpoint 12 periods
+    # later: its share at t is the adult-age share at t - 12.
+    assert delayed[3] == pytest.approx(illness.claim_awareness(12, 24.0, 3.0))
+    np.testing.assert_array_equal(illness.claim_awareness(24, 24.0, 3.0, years_above, 0.0), np.full(5, 0.5))
+    # A step (width 0) reaches each age at its own midpoint.
+    np.testing.assert_array_equal(illness.claim_awareness(30, 24.0, 0.0, years_above, 6.0), [1, 1, 1, 0, 0])
+
+
+@PROPERTY
 @given(risk=st.floats(min_value=0.0, max_value=5.0), select=share01, awareness=share01)
 def test_claims_are_the_illnesses_thinned_by_awareness(risk, select, awareness):
     expected = (1.0 - math.exp(-risk * select / 24)) * awareness
