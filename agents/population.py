@@ -288,12 +288,15 @@ class Population:
             p["select_shape"],
             p["select_ultimate_factor"],
         )
+        delay = p["claim_awareness_age_delay_periods"]
+        # Without a delay awareness is one number for all: no per-member ages on this hot path.
+        years_above_adult = (self.age_periods[idx] - self.adult_age_periods) / PERIODS_PER_YEAR if delay else 0.0
         awareness = illness.claim_awareness(
             period,
             p["claim_awareness_midpoint_periods"],
             p["claim_awareness_width_periods"],
-            (self.age_periods[idx] - self.adult_age_periods) / PERIODS_PER_YEAR,
-            p["claim_awareness_age_delay_periods"],
+            years_above_adult,
+            delay,
         )
         return illness.illness_probability(self.annual_risk(idx), select, awareness)
 
