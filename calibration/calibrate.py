@@ -390,7 +390,7 @@ def refine(
     specs = [searched[name] for name in settings.parameters]
     best = min(rows, key=lambda row: row["distance"])
     optimizer = CMA(
-        mean=np.array([_to_unit(best[spec.name], spec) for spec in specs]),
+        mean=np.array([to_unit(best[spec.name], spec) for spec in specs]),
         sigma=REFINE_STEP,
         bounds=np.tile([0.0, 1.0], (len(specs), 1)),
         seed=settings.seed,
@@ -401,7 +401,7 @@ def refine(
         # The last generation may be cut short by the budget; it is then not told.
         points = points[: stop - len(rows)]
         candidates = [
-            {spec.name: _from_unit(x, spec) for spec, x in zip(specs, point, strict=True)} for point in points
+            {spec.name: from_unit(x, spec) for spec, x in zip(specs, point, strict=True)} for point in points
         ]
         outcomes = evaluate(settings, targets, candidates, executor)
         for candidate, (value, _, _) in zip(candidates, outcomes, strict=True):
@@ -412,13 +412,21 @@ def refine(
             progress(len(rows), min(row["distance"] for row in rows))
 
 
-def _to_unit(value: float, spec: Searched) -> float:
+def to_unit(value: float, spec: Searched) -> float:
+    """A value's position in its searched span, 0 at the low end and 1 at the high (of
+    the logarithm for a log span)."""
     if spec.log:
         return (np.log(value) - np.log(spec.low)) / (np.log(spec.high) - np.log(spec.low))
     return (value - spec.low) / (spec.high - spec.low)
 
 
-def _from_unit(unit: float, spec: Searched) -> float:
+def from_unit(unit: float, spec: Searched) -> float:
+    """The value at position `unit` (0-1) of its searched span; the inverse of `to_unit`."""
+    # The ends exactly: exp(log(low)) may fall a rounding error outside the span.
+    if unit <= 0.0:
+        return float(spec.low)
+    if unit >= 1.0:
+        return float(spec.high)
     if spec.log:
         return float(np.exp(np.log(spec.low) + unit * (np.log(spec.high) - np.log(spec.low))))
     return float(spec.low + unit * (spec.high - spec.low))

@@ -2,9 +2,12 @@
 
 The comparison reads the run's period table by the calibration's own rules
 (`targets.simulated_value`: stocks interpolated to the date, sums over a year's periods,
-cases counted when announced) and its realised claims, as a single run has them. It is
-what `huzhu run` writes as record.csv, so a reader sees at once where a scenario stands
-against the data it was calibrated on.
+cases counted when announced) and its realised claims, as a single run has them, with the
+same quantities read Poisson-free from the run's expected claims beside them (as the
+calibration reads them): at 100 people an agent a year's people aided are a few hundred
+draws, so a realised share can miss the record by its Poisson noise alone. It is what
+`huzhu run` writes as record.csv, so a reader sees at once where a scenario stands against
+the data it was calibrated on.
 """
 
 from __future__ import annotations
@@ -35,16 +38,21 @@ def record_comparison(
         One row per observation: `date`, `quantity`, `observed`, `simulated` (nan where
         the run has no value, e.g. a date before its launch), `relative_error`
         (simulated / observed - 1; nan for an observation of 0), `z` (the calibration's
-        standardised log error at one replication, realised claims) and `source`.
+        standardised log error at one replication, realised claims), `expected` and
+        `expected_relative_error` (claim quantities read from the expected claims; the
+        same as `simulated` for the others) and `source`.
     """
     observations = load_observations() if observations is None else observations
     calendar = Calendar(params["launch_date"])
     people_per_agent = params["population"] / params["n_agents"]
     targets = build_targets(observations, people_per_agent, 1, None, params["launch_date"], "realised")
     simulated = np.array([simulated_value(t, table, calendar) for t in targets])
+    expected_targets = build_targets(observations, people_per_agent, 1, None, params["launch_date"], "expected")
+    expected = np.array([simulated_value(t, table, calendar) for t in expected_targets])
     observed = np.array([t.observed for t in targets])
     with np.errstate(invalid="ignore", divide="ignore"):
         relative_error = np.where(observed > 0, simulated / observed - 1.0, np.nan)
+        expected_relative_error = np.where(observed > 0, expected / observed - 1.0, np.nan)
     z = np.where(np.isfinite(simulated), standardised_errors(targets, simulated), np.nan)
     return pd.DataFrame(
         {
@@ -54,21 +62,27 @@ def record_comparison(
             "simulated": simulated,
             "relative_error": relative_error,
             "z": z,
+            "expected": expected,
+            "expected_relative_error": expected_relative_error,
             "source": [t.source for t in targets],
         }
     )
 
 
 def record_lines(comparison: pd.DataFrame) -> list[str]:
-    """One summary line per observation the run has a value for."""
+    """One summary line per observation the run has a value for; claim quantities also
+    read from the expected claims."""
     lines = []
     for row in comparison.itertuples():
         if not np.isfinite(row.simulated) or row.observed <= 0:
             continue
-        lines.append(
+        line = (
             f"record       {row.quantity} {row.date}: observed {_number(row.observed)}, "
             f"run {_number(row.simulated)} ({row.relative_error:+.0%})"
         )
+        if row.expected != row.simulated and np.isfinite(row.expected):
+            line += f", expected {_number(row.expected)} ({row.expected_relative_error:+.0%})"
+        lines.append(line)
     return lines
 
 

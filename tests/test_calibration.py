@@ -22,10 +22,13 @@ from huzhu.calibration.calibrate import (
     calibrate,
     calibration_targets,
     evaluate,
+    from_unit,
     near_best,
+    searched_for,
     synthetic_observations,
+    to_unit,
 )
-from huzhu.calibration.recovery import DATA_SEED, recover
+from huzhu.calibration.recovery import DATA_SEED, displaced_start, recover
 from huzhu.cli import main
 from huzhu.model.calendar import Calendar
 from huzhu.model.parameters import ParameterError
@@ -206,6 +209,13 @@ def test_a_run_against_the_record_lists_every_observation_with_the_runs_value():
     assert listed == sorted(zip(observed["quantity"], observed["value"], strict=True))
     valued = record[record["observed"] > 0]
     np.testing.assert_allclose(valued["relative_error"], valued["simulated"] / valued["observed"] - 1)
+    # Read Poisson-free, claim quantities come from the expected claims, the rest as run.
+    claims = record["quantity"].isin(tg.CLAIM_QUANTITIES)
+    np.testing.assert_array_equal(record.loc[~claims, "expected"], record.loc[~claims, "simulated"])
+    aided = record[record["quantity"] == "aided_in_year"].iloc[0]
+    period = Calendar(model.params["launch_date"])
+    in_2019 = [period.date(k).year == 2019 for k in range(len(table))]
+    assert aided["expected"] == pytest.approx(table.loc[in_2019, "expected_cases_announced"].sum())
     # Twice the members in every period: every member count comes out twice as large.
     doubled = record_comparison(table.assign(members=2 * table["members"]), model.params)
     members = record["quantity"] == "members"
@@ -283,7 +293,7 @@ def test_the_cma_es_stage_starts_at_tpes_best_and_finds_the_minimum_of_a_smooth_
     spans = calibration_module.searched_for("constant")
 
     def bowl(settings, targets, candidates, executor=None):
-        units = [[calibration_module._to_unit(c[n], spans[n]) - calibration_module._to_unit(truth[n], spans[n])
+        units = [[calibration_module.to_unit(c[n], spans[n]) - calibration_module.to_unit(truth[n], spans[n])
                   for n in truth] for c in candidates]  # fmt: skip
         return [(float(np.sum(np.square(u))), None, None) for u in units]
 
@@ -298,7 +308,7 @@ def test_the_cma_es_stage_starts_at_tpes_best_and_finds_the_minimum_of_a_smooth_
     start = tpe.loc[tpe["distance"].idxmin()]
     first = cma.head(calibration_module.CMA(np.zeros(3), 0.1).population_size)
     for name in truth:
-        offsets = [calibration_module._to_unit(v, spans[name]) - calibration_module._to_unit(start[name], spans[name])
+        offsets = [calibration_module.to_unit(v, spans[name]) - calibration_module.to_unit(start[name], spans[name])
                    for v in first[name]]  # fmt: skip
         assert np.max(np.abs(offsets)) < 5 * calibration_module.REFINE_STEP
     for name in truth:
@@ -406,6 +416,27 @@ def test_the_parameters_that_made_the_data_lie_in_the_confidence_set_and_wrong_o
     wrong = {"launch_marketing_rate": 0.02, "word_of_mouth_rate": 0.24}
     ((distance, _, _),) = evaluate(RECOVERY, targets, [wrong])
     assert distance * sum(t.used for t in targets) > table["confidence_threshold"].iloc[0]
+
+
+@given(offset=st.floats(0.0, 0.5))
+@settings(max_examples=30, deadline=None)
+def test_the_recovery_starts_the_given_share_of_every_span_away_from_the_truth_and_inside_it(offset):
+    full = CalibrationSettings(stay_rule="constant")
+    searched = searched_for("constant")
+    truth = {name: from_unit(0.5 if name != "probability_weighting" else 1.0, searched[name])
+             for name in full.parameters}  # fmt: skip
+    start = displaced_start(full, truth, offset)
+    for name in full.parameters:
+        spec = searched[name]
+        moved = abs(to_unit(start[name], spec) - to_unit(truth[name], spec))
+        assert moved == pytest.approx(offset, abs=1e-9), name
+        assert spec.low <= start[name] <= spec.high
+
+
+@pytest.mark.parametrize("offset", [-0.1, 0.6])
+def test_a_recovery_start_beyond_half_a_span_is_refused_naming_the_offset(offset):
+    with pytest.raises(ParameterError, match="offset"):
+        displaced_start(CalibrationSettings(stay_rule="constant"), {}, offset)
 
 
 # ----------------------------------------------------------------------------- validation and structure
