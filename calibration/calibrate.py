@@ -134,6 +134,13 @@ SEARCHED = (
         "how fast that awareness spread: from a step within the half month to a rise over a year",
     ),
     Searched(
+        "claim_awareness_age_delay_periods", 0.0, 12.0, False,
+        "how much later older members learned they could claim: the aided were young in 2019 (49.4% born in the "
+        "1980s/1990s to November 2019) and old in 2020 (at most 17% of cases under 40 at 133,500 CNY a case); "
+        "from none to a year later per decade of age",
+        at_edge="the lower edge is awareness the same at every age, the model without the mechanism",
+    ),
+    Searched(
         "probability_weighting", 0.3, 1.0, False,
         "the curvature of members' decision weights: the record's claims per member flat through 2020 while the "
         "pool's age would drift with a valuation at the risks as they are; from none (1) to beyond Tversky & "
