@@ -407,9 +407,7 @@ def refine(
         points = [optimizer.ask() for _ in range(optimizer.population_size)]
         # The last generation may be cut short by the budget; it is then not told.
         points = points[: stop - len(rows)]
-        candidates = [
-            {spec.name: from_unit(x, spec) for spec, x in zip(specs, point, strict=True)} for point in points
-        ]
+        candidates = [{spec.name: from_unit(x, spec) for spec, x in zip(specs, point, strict=True)} for point in points]
         outcomes = evaluate(settings, targets, candidates, executor)
         for candidate, (value, _, _) in zip(candidates, outcomes, strict=True):
             rows.append({"trial": len(rows), "stage": "cma-es", **candidate, "distance": value})

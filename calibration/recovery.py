@@ -23,13 +23,13 @@ import pandas as pd
 
 from huzhu.calibration.calibrate import (
     CalibrationSettings,
-    from_unit,
-    to_unit,
     calibrate,
     confidence_threshold,
     evaluate,
+    from_unit,
     searched_for,
     synthetic_observations,
+    to_unit,
 )
 from huzhu.calibration.observations import load_observations
 from huzhu.experiments.executors import make_executor
