@@ -58,7 +58,7 @@ def displaced_start(settings: CalibrationSettings, truth: dict[str, float], offs
         moved = unit + sign * offset
         if not 0.0 <= moved <= 1.0:
             moved = unit - sign * offset
-        start[name] = from_unit(min(max(moved, 0.0), 1.0), searched[name])
+        start[name] = from_unit(moved, searched[name])
     return start
 
 
