@@ -2,7 +2,12 @@
 
 Optuna's TPE sampler (seeded) proposes candidate parameter sets over the whole searched
 space; a CMA-ES stage (`refine` candidates, seeded) then searches around TPE's best, since a
-dozen parameters are more than a global search of a few hundred sets pins down. Each
+dozen parameters are more than a global search of a few hundred sets pins down, and a
+least-squares stage (`polish` candidates) ends it: Gauss-Newton steps in a trust region
+(scipy's trust-region reflective solver) on the targets' z, whose Jacobian, by forward
+differences under common random numbers, is one batch of runs. The distance is a sum of
+squared z, and a solver that uses that structure converges in a few dozen Jacobians where
+CMA-ES, which sees only the sum, needs thousands of sets in as many dimensions. Each
 candidate is run for `replications` replications on the batch-experiment executors, with
 the same seeds for every candidate (common random numbers), up to the data cutoff; the
 candidate's distance is that of its replication-mean targets (`targets.distance`).
@@ -25,7 +30,14 @@ from scipy.stats import chi2
 
 from huzhu.calibration.observations import load_observations
 from huzhu.calibration.runs import RunRequest, run_request
-from huzhu.calibration.targets import ESTIMATORS, Target, build_targets, distance, simulate_targets
+from huzhu.calibration.targets import (
+    ESTIMATORS,
+    Target,
+    build_targets,
+    distance,
+    simulate_targets,
+    standardised_errors,
+)
 from huzhu.experiments.executors import SequentialExecutor
 from huzhu.experiments.seeding import replication_seeds
 from huzhu.model.calendar import Calendar
@@ -95,7 +107,13 @@ SEARCHED = (
         "how many members never review; around the 78% that automatic enrolment kept (Madrian & Shea 2001)",
         ("salience",),
     ),
-    Searched("salience_attention", 0.0, 5.0, False, "response to the jumps of the share in 2019-2020", ("salience",)),
+    Searched(
+        "salience_attention", 0.0, 20.0, False,
+        "response to the jumps of the share in 2019-2020; at 20 a rise of a tenth on the reference makes 85% of "
+        "the attentive members review, beyond which every noticeable jump reviews them all and the rule is a "
+        "threshold",
+        ("salience",),
+    ),
     Searched(
         "contagion_strength", 0.0, 0.8, False,
         "exits spreading over ties; at most Nitzan & Libai's +80% a defecting neighbour, itself an upper bound "
@@ -167,6 +185,13 @@ def default_parameters(stay_rule: str) -> tuple[str, ...]:
 #: CMA-ES's initial step, as a share of each searched span (of its logarithm for a log
 #: span): a tenth keeps the refinement near TPE's best while still crossing a ridge.
 REFINE_STEP = 0.1
+#: The least-squares stage's finite-difference step, as a share of each searched span: large
+#: beside what one agent moves (a member count by 1/200,000 of itself at the calibration's
+#: scale), small beside the span.
+POLISH_STEP = 0.01
+#: The largest |z| the least-squares solver is given: a run without a value where one was
+#: observed is far off, and a finite residual keeps the solver's arithmetic finite.
+POLISH_MAX_Z = 1e3
 NEAR_BEST_CONFIDENCE = 0.95
 NEAR_BEST_MINIMUM = 3  # keep at least this many sets even if the confidence set is smaller
 PROFILE_POINTS = 7  # values along each parameter's span in a profile (plus its best value)
@@ -194,6 +219,8 @@ class CalibrationSettings:
             sampled), e.g. a previous calibration's best set; empty: all sampled.
         refine: Candidates of the CMA-ES stage after the `budget` of TPE, started at TPE's
             best with a step of `REFINE_STEP` of each span (0: none).
+        polish: Candidates of the least-squares stage after CMA-ES, started at the best
+            set so far (0: none); it stops earlier once the solver has converged.
         estimator: How claim quantities are read from the runs (`targets.ESTIMATORS`):
             `expected` (Poisson-free, the default) or `realised`.
     """
@@ -211,6 +238,7 @@ class CalibrationSettings:
     start: dict[str, float] = field(default_factory=dict)
     estimator: str = "expected"
     refine: int = 0
+    polish: int = 0
 
     def __post_init__(self) -> None:
         if not self.parameters and self.stay_rule in STAY_RULES:
@@ -222,6 +250,8 @@ class CalibrationSettings:
             raise ParameterError(f"budget={self.budget}: allowed 1 or more candidate sets")
         if self.refine < 0:
             raise ParameterError(f"refine={self.refine}: allowed 0 (no CMA-ES stage) or more candidate sets")
+        if self.polish < 0:
+            raise ParameterError(f"polish={self.polish}: allowed 0 (no least-squares stage) or more candidate sets")
         if self.batch < 1:
             raise ParameterError(f"batch={self.batch}: allowed 1 or more candidates at a time")
         if self.replications < 1:
@@ -372,6 +402,8 @@ def calibrate(
             progress(len(rows), min(r["distance"] for r in rows))
     if settings.refine:
         refine(settings, targets, executor, rows, progress)
+    if settings.polish:
+        polish(settings, targets, executor, rows, progress)
     table = pd.DataFrame(rows).sort_values("trial", ignore_index=True)
     used = sum(t.used for t in targets)
     table["sum_z2"] = table["distance"] * used
@@ -415,6 +447,70 @@ def refine(
             optimizer.tell([(point, value) for point, (value, _, _) in zip(points, outcomes, strict=True)])
         if progress is not None:
             progress(len(rows), min(row["distance"] for row in rows))
+
+
+class _PolishBudgetSpent(Exception):
+    """The least-squares stage has run all its candidates."""
+
+
+def polish(
+    settings: CalibrationSettings,
+    targets: list[Target],
+    executor,
+    rows: list[dict],
+    progress: Callable[[int, float], None] | None = None,
+) -> None:
+    """Least squares from the best candidate in `rows`: up to `settings.polish` more
+    candidates appended to `rows` (stage "least-squares").
+
+    Minimises the summed z^2 of the targets used, as the distance does, by scipy's
+    trust-region reflective solver on each span mapped to [0, 1]. The Jacobian is forward
+    differences of `POLISH_STEP` (backward at the upper end), the base point and its
+    shifts run as one batch.
+    """
+    from scipy.optimize import least_squares
+
+    searched = searched_for(settings.stay_rule)
+    specs = [searched[name] for name in settings.parameters]
+    used = np.array([t.used for t in targets])
+    stop = len(rows) + settings.polish
+    residuals_at: dict[bytes, np.ndarray] = {}
+
+    def run(points: list[np.ndarray]) -> list[np.ndarray]:
+        todo = list({point.tobytes(): point for point in points if point.tobytes() not in residuals_at}.values())
+        room = stop - len(rows)
+        candidates = [
+            {spec.name: from_unit(x, spec) for spec, x in zip(specs, point, strict=True)} for point in todo[:room]
+        ]
+        if candidates:
+            for point, candidate, (value, simulated, _) in zip(
+                todo, candidates, evaluate(settings, targets, candidates, executor), strict=False
+            ):
+                rows.append({"trial": len(rows), "stage": "least-squares", **candidate, "distance": value})
+                z = standardised_errors(targets, simulated)[used]
+                residuals_at[point.tobytes()] = np.clip(np.nan_to_num(z, nan=POLISH_MAX_Z), -POLISH_MAX_Z, POLISH_MAX_Z)
+            if progress is not None:
+                progress(len(rows), min(row["distance"] for row in rows))
+        if len(todo) > room:
+            raise _PolishBudgetSpent
+        return [residuals_at[point.tobytes()] for point in points]
+
+    def residuals(x: np.ndarray) -> np.ndarray:
+        return run([np.asarray(x, dtype=float)])[0]
+
+    def jacobian(x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        steps = np.where(x + POLISH_STEP <= 1.0, POLISH_STEP, -POLISH_STEP)
+        shifted = [x + step * unit for step, unit in zip(steps, np.eye(len(x)), strict=True)]
+        base, *moved = run([x, *shifted])
+        return np.column_stack([(value - base) / step for value, step in zip(moved, steps, strict=True)])
+
+    best = min(rows, key=lambda row: row["distance"])
+    start = np.array([to_unit(best[spec.name], spec) for spec in specs], dtype=float)
+    try:
+        least_squares(residuals, start, jac=jacobian, bounds=(0.0, 1.0), method="trf", max_nfev=settings.polish)
+    except _PolishBudgetSpent:
+        pass
 
 
 def to_unit(value: float, spec: Searched) -> float:

@@ -3,13 +3,14 @@ parameter values (the `xianghubao` preset's calibrated values under its stay rul
 independent seeds) are calibrated as the real record is, and the estimates are set
 beside the truth.
 
-The shipped calibrations start from an earlier fit and refine it by CMA-ES; the recovery
-does the same from a start displaced from the truth by a share of each searched span in
-every parameter at once (`--offset`), so it measures whether the procedure finds its way
-back, not whether a global search of a few hundred sets finds a needle in 16 dimensions.
+The shipped calibrations start from an earlier fit and refine it by CMA-ES and least
+squares; the recovery does the same from a start displaced from the truth by a share of
+each searched span in every parameter at once (`--offset`), so it measures whether the
+procedure finds its way back, not whether a global search of a few hundred sets finds a
+needle in 16 dimensions.
 
-    python -m huzhu.calibration.recovery          # 200 TPE + 200 CMA-ES sets x 3 replications at 200,000 agents
-    python -m huzhu.calibration.recovery --budget 20 --refine 20 --agents 20000
+    python -m huzhu.calibration.recovery    # 200 TPE + 200 CMA-ES + up to 200 least-squares sets x 3 x 200,000 agents
+    python -m huzhu.calibration.recovery --budget 20 --refine 20 --polish 20 --agents 20000
 """
 
 from __future__ import annotations
@@ -91,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m huzhu.calibration.recovery", description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=int, default=200, help="TPE sets (default 200, as the calibrations)")
     parser.add_argument("--refine", type=int, default=200, help="CMA-ES sets after TPE (default 200)")
+    parser.add_argument(
+        "--polish", type=int, default=200, help="least-squares sets after CMA-ES, at most (default 200)"
+    )
     parser.add_argument("--replications", type=int, default=3)
     parser.add_argument("--agents", type=int, default=200_000)
     parser.add_argument(
@@ -101,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     preset = preset_overrides("xianghubao")
     settings = CalibrationSettings(
-        budget=args.budget, refine=args.refine, replications=args.replications, n_agents=args.agents,
-        stay_rule=preset["stay_rule"],
+        budget=args.budget, refine=args.refine, polish=args.polish, replications=args.replications,
+        n_agents=args.agents, stay_rule=preset["stay_rule"],
     )  # fmt: skip
     truth = {name: preset[name] for name in settings.parameters}
     try:

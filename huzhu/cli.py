@@ -117,7 +117,8 @@ def _parser() -> argparse.ArgumentParser:
     calibrate = commands.add_parser(
         "calibrate",
         help="estimate the behavioural parameters from Xianghubao's record up to a cutoff",
-        description="Pattern-oriented calibration (Optuna TPE, then optionally CMA-ES, over the batch-experiment "
+        description="Pattern-oriented calibration (Optuna TPE, then optionally CMA-ES and least squares, over the "
+        "batch-experiment "
         "executors, common random numbers across candidates) of the parameters the data cannot give directly, on the "
         "observations dated on or before --until. Writes DIR/: manifest.json, trials.csv, near_best.csv, "
         "fit.csv, fit.png/.pdf, claims.png/.pdf and, with --profile, profiles.csv/.png/.pdf.",
@@ -129,6 +130,11 @@ def _parser() -> argparse.ArgumentParser:
     calibrate.add_argument(
         "--refine", type=int, default=0, metavar="N",
         help="then N more sets by CMA-ES from TPE's best (default 0: none)",
+    )  # fmt: skip
+    calibrate.add_argument(
+        "--polish", type=int, default=0, metavar="N",
+        help="then up to N more sets by least squares (Gauss-Newton in a trust region) from the best so far "
+        "(default 0: none)",
     )  # fmt: skip
     calibrate.add_argument("--replications", type=int, default=2, metavar="R", help="runs per candidate (default 2)")
     calibrate.add_argument("--agents", type=int, default=200_000, metavar="N", help="agents per run (default 200,000)")
@@ -332,6 +338,7 @@ def _calibrate(args: argparse.Namespace) -> int:
         until=until, budget=args.budget, replications=args.replications, n_agents=args.agents, seed=args.seed,
         stay_rule=args.stay_rule, parameters=tuple(args.parameters.split(",")) if args.parameters else (),
         start=_start_values(args.start), estimator=args.estimator, refine=args.refine,
+        polish=args.polish,
     )  # fmt: skip
     parameters = settings.parameters
     settings.validate()
@@ -341,7 +348,8 @@ def _calibrate(args: argparse.Namespace) -> int:
     started = dt.datetime.now(dt.UTC)
     executor = make_executor(args.executor, args.workers, args.scheduler, args.dask_local)
     try:
-        with tqdm(total=settings.budget + settings.refine, desc="calibrate", unit="set", disable=args.quiet) as bar:
+        total = settings.budget + settings.refine + settings.polish
+        with tqdm(total=total, desc="calibrate", unit="set", disable=args.quiet) as bar:
 
             def progress(done: int, best: float) -> None:
                 bar.update(done - bar.n)
