@@ -194,6 +194,12 @@ POLISH_STEP = 0.01
 POLISH_MAX_Z = 1e3
 NEAR_BEST_CONFIDENCE = 0.95
 NEAR_BEST_MINIMUM = 3  # keep at least this many sets even if the confidence set is smaller
+#: At most this many near-best sets are kept (assumption: enough to reach the confidence
+#: set's extent in its widest directions, few enough that a forecast of two calibrations x
+#: 3 replications runs in minutes on two cores). The least-squares stage's Jacobians put
+#: dozens of sets a hundredth of a span apart inside the set; all of them would weigh its
+#: centre and narrow every interval built on them.
+NEAR_BEST_MAXIMUM = 16
 PROFILE_POINTS = 7  # values along each parameter's span in a profile (plus its best value)
 
 
@@ -407,7 +413,7 @@ def calibrate(
     table = pd.DataFrame(rows).sort_values("trial", ignore_index=True)
     used = sum(t.used for t in targets)
     table["sum_z2"] = table["distance"] * used
-    near = near_best(table, len(settings.parameters))
+    near = near_best(table, len(settings.parameters), [searched[name] for name in settings.parameters])
     best = {name: float(table.loc[table["distance"].idxmin(), name]) for name in settings.parameters}
     return Calibration(settings, targets, table, best, near)
 
@@ -538,12 +544,36 @@ def confidence_threshold(best_sum_z2: float, n_parameters: int) -> float:
     return best_sum_z2 + float(chi2.ppf(NEAR_BEST_CONFIDENCE, n_parameters))
 
 
-def near_best(trials: pd.DataFrame, n_parameters: int) -> pd.DataFrame:
-    """Candidates within the likelihood-ratio confidence set of the best one."""
+def inside_confidence_set(trials: pd.DataFrame, n_parameters: int) -> pd.DataFrame:
+    """Every candidate within the likelihood-ratio confidence set of the best one (at
+    least `NEAR_BEST_MINIMUM`), best first."""
     threshold = confidence_threshold(trials["sum_z2"].min(), n_parameters)
-    ordered = trials.sort_values("sum_z2")
+    ordered = trials.sort_values("sum_z2", kind="stable")
     inside = ordered[ordered["sum_z2"] <= threshold]
     return (inside if len(inside) >= NEAR_BEST_MINIMUM else ordered.head(NEAR_BEST_MINIMUM)).reset_index(drop=True)
+
+
+def near_best(trials: pd.DataFrame, n_parameters: int, specs: list[Searched] | None = None) -> pd.DataFrame:
+    """The near-best candidates: those in the confidence set (`inside_confidence_set`),
+    thinned with `specs` (the searched parameters) to its extent (`spread_out`)."""
+    inside = inside_confidence_set(trials, n_parameters)
+    return inside if specs is None else spread_out(inside, specs)
+
+
+def spread_out(sets: pd.DataFrame, specs: list[Searched], maximum: int = NEAR_BEST_MAXIMUM) -> pd.DataFrame:
+    """At most `maximum` of `sets` (best first): the first, then one at a time the set
+    farthest, in the searched spans' unit coordinates, from every set kept (farthest-point
+    sampling; ties go to the earlier, better set). Keeps the order of `sets`."""
+    if len(sets) <= maximum:
+        return sets.reset_index(drop=True)
+    units = np.array([[to_unit(value, spec) for value in sets[spec.name]] for spec in specs]).T
+    kept = [0]
+    nearest = np.linalg.norm(units - units[0], axis=1)
+    while len(kept) < maximum:
+        farthest = int(np.argmax(nearest))
+        kept.append(farthest)
+        nearest = np.minimum(nearest, np.linalg.norm(units - units[farthest], axis=1))
+    return sets.iloc[sorted(kept)].reset_index(drop=True)
 
 
 def profile(

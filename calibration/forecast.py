@@ -1,6 +1,7 @@
 """Runs of the near-best parameter sets: the fit to the data and the forecast beyond it.
 
-Each near-best set runs R replications (the calibration's seeds); prediction intervals
+Each near-best set (at most `calibrate.NEAR_BEST_MAXIMUM`, spread over the confidence
+set) runs R replications (the calibration's seeds); prediction intervals
 are the 5% and 95% quantiles over all those runs, so they hold both the parameter
 uncertainty and the run-to-run noise. Several calibrations (one per stay rule) add the
 structural uncertainty: their runs are pooled with Akaike weights, each model's weight

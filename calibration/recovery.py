@@ -28,6 +28,7 @@ from huzhu.calibration.calibrate import (
     confidence_threshold,
     evaluate,
     from_unit,
+    inside_confidence_set,
     searched_for,
     synthetic_observations,
     to_unit,
@@ -76,8 +77,9 @@ def recover(settings: CalibrationSettings, truth: dict[str, float], executor=Non
     best_sum_z2 = float(result.trials["sum_z2"].min())
     threshold = confidence_threshold(best_sum_z2, len(settings.parameters))
     rows = []
+    inside = inside_confidence_set(result.trials, len(settings.parameters))
     for name in settings.parameters:
-        near = result.near_best[name]
+        near = inside[name]
         rows.append(
             {"parameter": name, "truth": truth[name], "start": settings.start.get(name, np.nan),
              "best": result.best[name], "near_best_low": near.min(), "near_best_high": near.max(),

@@ -387,6 +387,7 @@ def _forecast(args: argparse.Namespace) -> int:
     import pandas as pd
     from tqdm import tqdm
 
+    from huzhu.calibration.calibrate import searched_for, spread_out
     from huzhu.calibration.forecast import akaike_weights, period_forecast, run_sets, score_forecast, year_forecast
     from huzhu.calibration.observations import data_path, load_observations
     from huzhu.calibration.outputs import (
@@ -443,10 +444,15 @@ def _forecast(args: argparse.Namespace) -> int:
     started = dt.datetime.now()
     tables = []
     try:
-        runs = sum(len(m["near_best"]) * s.replications for m, s in zip(manifests, settings, strict=True))
+        # Calibrations written before the near-best sets were thinned are thinned here alike.
+        near = [
+            spread_out(pd.DataFrame(m["near_best"]), [searched_for(s.stay_rule)[name] for name in s.parameters])
+            for m, s in zip(manifests, settings, strict=True)
+        ]
+        runs = sum(len(sets) * s.replications for sets, s in zip(near, settings, strict=True))
         with tqdm(total=runs, desc="forecast", unit="run", disable=args.quiet) as bar:
-            for k, (manifest, setting) in enumerate(zip(manifests, settings, strict=True)):
-                model_tables = run_sets(setting, manifest["near_best"], until, executor, on_run=bar.update)
+            for k, (sets, setting) in enumerate(zip(near, settings, strict=True)):
+                model_tables = run_sets(setting, sets.to_dict(orient="records"), until, executor, on_run=bar.update)
                 weight = models.loc[k, "weight"] / len(model_tables)
                 tables += [t.assign(model=k, weight=weight) for t in model_tables]
     finally:

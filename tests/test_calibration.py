@@ -255,6 +255,24 @@ def test_near_best_sets_are_the_likelihood_ratio_confidence_set_of_the_best():
     assert len(near_best(trials.head(2).assign(sum_z2=[1.0, 100.0]), 2)) == 2  # the minimum kept: fewer exist
 
 
+def test_spread_out_keeps_the_best_and_the_confidence_sets_extent_not_its_crowded_centre():
+    from huzhu.calibration.calibrate import spread_out
+
+    spans = searched_for("constant")
+    specs = [spans["word_of_mouth_rate"], spans["rejoin_propensity"]]
+    rng = np.random.default_rng(1)
+    crowd = 0.5 + 0.001 * rng.normal(size=(40, 2))  # a Jacobian's worth of sets around the best
+    corners = np.array([[0.1, 0.1], [0.9, 0.1], [0.1, 0.9], [0.9, 0.9]])
+    units = np.vstack([crowd, corners])
+    sets = pd.DataFrame(units, columns=[s.name for s in specs]).assign(sum_z2=np.arange(len(units)))
+    kept = spread_out(sets, specs, maximum=6)
+    assert len(kept) == 6
+    assert kept.iloc[0].equals(sets.iloc[0])  # the best first
+    assert list(kept["sum_z2"]) == sorted(kept["sum_z2"])  # in the order given
+    assert set(range(40, 44)) <= set(kept["sum_z2"])  # every corner of the extent
+    assert spread_out(sets.head(5), specs, maximum=6).equals(sets.head(5))  # fewer than the maximum: all
+
+
 def test_calibration_settings_name_what_is_not_allowed():
     with pytest.raises(ParameterError, match="cannot calibrate fee_rate"):
         CalibrationSettings(parameters=("fee_rate",)).validate()
