@@ -90,9 +90,10 @@ SEARCHED = (
         "does not ask for more: at the edge it is below the record's 34.4",
     ),
     Searched(
-        "price_attention", 0.005, 0.1, True,
+        "price_attention", 0.005, 1.0, True,
         "members' response to the share; constant rule: a member weighs the charge between once in eight years "
-        "and 2.4 times a year (deduction is automatic: Samuelson & Zeckhauser 1988; Handel 2013)",
+        "(deduction is automatic: Samuelson & Zeckhauser 1988; Handel 2013) and most periods (63% a period at 1, "
+        "as if every announced share were weighed)",
         ("constant",),
     ),
     Searched(
