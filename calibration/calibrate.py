@@ -33,6 +33,7 @@ from huzhu.calibration.runs import RunRequest, run_request
 from huzhu.calibration.targets import (
     ESTIMATORS,
     Target,
+    bound_targets,
     build_targets,
     distance,
     simulate_targets,
@@ -320,12 +321,14 @@ class Calibration:
 
 
 def calibration_targets(settings: CalibrationSettings, observations: pd.DataFrame | None = None) -> list[Target]:
-    """The targets of a calibration: observations on or before the cutoff."""
+    """The targets of a calibration: observations on or before the cutoff, and the bounds
+    on what the record does not report (`targets.bound_targets`)."""
     observations = load_observations() if observations is None else observations
     launch = settings.calendar().launch_date
-    return build_targets(
+    measured = build_targets(
         observations, settings.people_per_agent(), settings.replications, settings.until, launch, settings.estimator
     )
+    return measured + bound_targets(settings.until)
 
 
 def evaluate(

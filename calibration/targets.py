@@ -112,6 +112,8 @@ class Target:
         offset: c of the distance (same unit as `observed`).
         source: Where the observation comes from.
         estimator: Whether claim quantities are read realised or Poisson-free (`ESTIMATORS`).
+        upper_bound: `observed` is a bound the model should not exceed, not a measurement:
+            z is 0 at or below it (`bound_targets`).
     """
 
     quantity: str
@@ -121,6 +123,7 @@ class Target:
     offset: float
     source: str
     estimator: str = "realised"
+    upper_bound: bool = False
 
     @property
     def used(self) -> bool:
@@ -180,6 +183,29 @@ def build_targets(
     return targets
 
 
+#: Voluntary exits (for the price, after neighbours left, other reasons) in a calendar year
+#: against the year's mean members: at most a third (assumption: deduction is automatic and
+#: leaving takes an action, and under such defaults most stay: Samuelson & Zeckhauser 1988,
+#: Madrian & Shea 2001, Handel 2013; the record has no gross flow, and its flat 2020 pool
+#: is met as well by a pool that revolves).
+EXIT_SHARE_BOUND = 1 / 3
+#: The bound's sigma of the log: 2% over it costs one standard deviation (assumption: a
+#: wall the search can lean on but not pass by much).
+EXIT_SHARE_SIGMA = 0.02
+VOLUNTARY_EXITS = ("exits_price", "exits_contagion", "exits_other")
+
+
+def bound_targets(until: dt.date | None, first_year: int = 2019, last_year: int = 2020) -> list[Target]:
+    """The exit-share bound of every calendar year from `first_year` to `last_year` that
+    ends on or before `until` (None: all), as upper-bound targets."""
+    return [
+        Target("voluntary_exit_share_in_year", dt.date(year, 12, 31), EXIT_SHARE_BOUND, EXIT_SHARE_SIGMA, 0.0,
+               "assumption: bound on voluntary exits (calibration/targets.py: EXIT_SHARE_BOUND)", upper_bound=True)
+        for year in range(first_year, last_year + 1)
+        if until is None or dt.date(year, 12, 31) <= until
+    ]  # fmt: skip
+
+
 def _events_behind(quantity: str, date: dt.date, value: float, cases: dict) -> float:
     """People (not agents) whose random events make up the simulated value: nan-free, 0
     when unknown; inf for the survey rates and the age, which rest on all members."""
@@ -221,6 +247,10 @@ def simulated_value(target: Target, table: pd.DataFrame, calendar: Calendar) -> 
     in_year = pd.to_datetime(table["date"]).dt.year.to_numpy() == target.date.year
     if quantity == "mean_member_age":
         return float(column("mean_member_age")[in_year].mean())
+    if quantity == "voluntary_exit_share_in_year":
+        members = table["members"].to_numpy()[in_year].mean()
+        exits = sum(table[name].to_numpy()[in_year].sum() for name in VOLUNTARY_EXITS)
+        return float(exits / members) if members > 0 else np.nan
     if quantity == "mean_sharing_members_in_year":
         share = column("share_per_member")[in_year].sum()
         return float(column("shared_total")[in_year].sum() / share) if share > 0 else np.nan
@@ -255,8 +285,10 @@ def standardised_errors(targets: list[Target], simulated: np.ndarray) -> np.ndar
     sigma = np.array([t.sigma for t in targets])
     # A run with no value where one was observed (no members left for a rate) counts as 0.
     simulated = np.nan_to_num(np.maximum(simulated, 0.0), nan=0.0)
+    bounded = np.array([t.upper_bound for t in targets], dtype=bool)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.log((simulated + offset) / (observed + offset)) / sigma
+        z = np.log((simulated + offset) / (observed + offset)) / sigma
+    return np.where(bounded & (z < 0), 0.0, z)
 
 
 def fit_table(targets: list[Target], simulated: np.ndarray, low: np.ndarray, high: np.ndarray) -> pd.DataFrame:

@@ -597,3 +597,38 @@ def test_no_shipped_calibrated_value_sits_at_the_edge_of_its_span_without_a_stat
         )  # fmt: skip
         if not 0.03 <= position <= 0.97:
             assert spec.at_edge, f"{name}={value:.4g} is at the edge of {spec.low:g}-{spec.high:g} with no reason"
+
+
+def test_an_upper_bound_costs_nothing_below_it_and_a_log_error_above_it():
+    bound = tg.bound_targets(dt.date(2020, 12, 31))
+    assert [(t.quantity, t.date.year, t.upper_bound) for t in bound] == [
+        ("voluntary_exit_share_in_year", 2019, True),
+        ("voluntary_exit_share_in_year", 2020, True),
+    ]
+    z = tg.standardised_errors(bound, np.array([0.2, 0.5]))
+    assert z[0] == 0.0
+    assert z[1] == pytest.approx(np.log(0.5 / tg.EXIT_SHARE_BOUND) / tg.EXIT_SHARE_SIGMA)
+    assert tg.bound_targets(dt.date(2019, 12, 31))[-1].date.year == 2019
+    assert len(tg.bound_targets(dt.date(2019, 12, 30))) == 0
+
+
+def test_the_exit_share_is_a_years_voluntary_exits_over_its_mean_members():
+    from huzhu.model.calendar import Calendar
+
+    calendar = Calendar(dt.date(2018, 10, 16))
+    dates = [calendar.date(k) for k in range(60)]
+    table = pd.DataFrame(
+        {"date": dates, "members": np.linspace(100.0, 200.0, 60), "exits_price": 1.0, "exits_contagion": 2.0,
+         "exits_other": 3.0, "exits_closure": 50.0, "exits_ill_in_waiting": 7.0}
+    )  # fmt: skip
+    (target,) = tg.bound_targets(dt.date(2020, 12, 31), first_year=2020)
+    in_2020 = pd.to_datetime(table["date"]).dt.year == 2020
+    expected = 6.0 * in_2020.sum() / table.loc[in_2020, "members"].mean()
+    assert tg.simulated_value(target, table, calendar) == pytest.approx(expected)
+
+
+def test_a_calibration_to_2020_holds_the_exit_bound_of_2019_and_2020():
+    targets = calibration_targets(CalibrationSettings(until=dt.date(2020, 12, 31)))
+    bounds = [t for t in targets if t.upper_bound]
+    assert [t.date for t in bounds] == [dt.date(2019, 12, 31), dt.date(2020, 12, 31)]
+    assert all(t.used for t in bounds)
