@@ -435,11 +435,9 @@ def refine(
     The search runs on each span mapped to [0, 1] (its logarithm for a log span), from the
     best candidate with step `REFINE_STEP`; a generation's candidates run together.
     """
-    searched = searched_for(settings.stay_rule)
-    specs = [searched[name] for name in settings.parameters]
-    best = min(rows, key=lambda row: row["distance"])
+    specs, start = _best_in_units(settings, rows)
     optimizer = CMA(
-        mean=np.array([to_unit(best[spec.name], spec) for spec in specs]),
+        mean=start,
         sigma=REFINE_STEP,
         bounds=np.tile([0.0, 1.0], (len(specs), 1)),
         seed=settings.seed,
@@ -457,6 +455,15 @@ def refine(
             optimizer.tell([(point, value) for point, (value, _, _) in zip(points, outcomes, strict=True)])
         if progress is not None:
             progress(len(rows), min(row["distance"] for row in rows))
+
+
+def _best_in_units(settings: CalibrationSettings, rows: list[dict]) -> tuple[list[Searched], np.ndarray]:
+    """The searched parameters and the best candidate in `rows` in their unit coordinates,
+    where the CMA-ES and least-squares stages start."""
+    searched = searched_for(settings.stay_rule)
+    specs = [searched[name] for name in settings.parameters]
+    best = min(rows, key=lambda row: row["distance"])
+    return specs, np.array([to_unit(best[spec.name], spec) for spec in specs], dtype=float)
 
 
 class _PolishBudgetSpent(Exception):
@@ -480,8 +487,7 @@ def polish(
     """
     from scipy.optimize import least_squares
 
-    searched = searched_for(settings.stay_rule)
-    specs = [searched[name] for name in settings.parameters]
+    specs, start = _best_in_units(settings, rows)
     used = np.array([t.used for t in targets])
     stop = len(rows) + settings.polish
     residuals_at: dict[bytes, np.ndarray] = {}
@@ -515,8 +521,6 @@ def polish(
         base, *moved = run([x, *shifted])
         return np.column_stack([(value - base) / step for value, step in zip(moved, steps, strict=True)])
 
-    best = min(rows, key=lambda row: row["distance"])
-    start = np.array([to_unit(best[spec.name], spec) for spec in specs], dtype=float)
     try:
         least_squares(residuals, start, jac=jacobian, bounds=(0.0, 1.0), method="trf", max_nfev=settings.polish)
     except _PolishBudgetSpent:

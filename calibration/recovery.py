@@ -3,8 +3,8 @@ parameter values (the `xianghubao` preset's calibrated values under its stay rul
 independent seeds) are calibrated as the real record is, and the estimates are set
 beside the truth.
 
-The shipped calibrations start from an earlier fit and refine it by CMA-ES and least
-squares; the recovery does the same from a start displaced from the truth by a share of
+The calibrations to 2020 start from an earlier fit and refine it by CMA-ES (and least
+squares, `--polish`); the recovery does the same from a start displaced from the truth by a share of
 each searched span in every parameter at once (`--offset`), so it measures whether the
 procedure finds its way back, not whether a global search of a few hundred sets finds a
 needle in 16 dimensions.

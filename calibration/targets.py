@@ -49,6 +49,7 @@ import pandas as pd
 
 from huzhu.calibration.observations import MODELLED_PLAN
 from huzhu.model.calendar import Calendar
+from huzhu.model.model import VOLUNTARY_EXIT_COLUMNS
 from huzhu.model.parameters import DEFAULTS
 
 #: Standard deviation of the log of each kind of observation (its own uncertainty).
@@ -192,7 +193,6 @@ EXIT_SHARE_BOUND = 1 / 3
 #: The bound's sigma of the log: 2% over it costs one standard deviation (assumption: a
 #: wall the search can lean on but not pass by much).
 EXIT_SHARE_SIGMA = 0.02
-VOLUNTARY_EXITS = ("exits_price", "exits_contagion", "exits_other")
 
 
 def bound_targets(until: dt.date | None, first_year: int = 2019, last_year: int = 2020) -> list[Target]:
@@ -249,7 +249,7 @@ def simulated_value(target: Target, table: pd.DataFrame, calendar: Calendar) -> 
         return float(column("mean_member_age")[in_year].mean())
     if quantity == "voluntary_exit_share_in_year":
         members = table["members"].to_numpy()[in_year].mean()
-        exits = sum(table[name].to_numpy()[in_year].sum() for name in VOLUNTARY_EXITS)
+        exits = sum(table[name].to_numpy()[in_year].sum() for name in VOLUNTARY_EXIT_COLUMNS)
         return float(exits / members) if members > 0 else np.nan
     if quantity == "mean_sharing_members_in_year":
         share = column("share_per_member")[in_year].sum()

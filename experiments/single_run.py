@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from huzhu.calibration.record import RECORD_FILE, record_comparison
 from huzhu.experiments.figures import overview_figure
 from huzhu.experiments.provenance import environment
-from huzhu.model.model import MutualAidModel
+from huzhu.model.model import VOLUNTARY_EXIT_COLUMNS, MutualAidModel
 
 TIMESERIES_FILE = "timeseries.csv"
 MANIFEST_FILE = "manifest.json"
@@ -165,7 +165,7 @@ def gross_flows(table: pd.DataFrame) -> pd.DataFrame:
     the mean membership they compare with."""
     columns = ["joins", "rejoins", "exits_price", "exits_contagion", "exits_other", "exits_ill_in_waiting", "claims"]
     flows = table.groupby(table["date"].dt.year)[columns].sum()
-    flows["exits_voluntary"] = flows[["exits_price", "exits_contagion", "exits_other"]].sum(axis=1)
+    flows["exits_voluntary"] = flows[list(VOLUNTARY_EXIT_COLUMNS)].sum(axis=1)
     flows["mean_members"] = table.groupby(table["date"].dt.year)["members"].mean()
     flows.index.name = "year"
     return flows

@@ -11,7 +11,7 @@ import pandas as pd
 from huzhu.agents.member import MemberAgent
 from huzhu.agents.platform import PlatformAgent
 from huzhu.agents.population import DEFAULT_CHUNK_SIZE, Population
-from huzhu.agents.states import ExitReason
+from huzhu.agents.states import VOLUNTARY_EXIT_REASONS, ExitReason
 from huzhu.model.calendar import Calendar
 from huzhu.model.network import build_network
 from huzhu.model.parameters import resolve_parameters
@@ -27,6 +27,7 @@ EXIT_COLUMNS = {
     ExitReason.ILL_IN_WAITING: "exits_ill_in_waiting",
     ExitReason.CLOSURE: "exits_closure",
 }
+VOLUNTARY_EXIT_COLUMNS = tuple(EXIT_COLUMNS[reason] for reason in VOLUNTARY_EXIT_REASONS)
 
 #: Columns of `MutualAidModel.datacollector`'s model DataFrame; counts are people,
 #: amounts CNY, all for the period of the row unless named cumulative.
