@@ -202,6 +202,10 @@ NEAR_BEST_MINIMUM = 3  # keep at least this many sets even if the confidence set
 #: dozens of sets a hundredth of a span apart inside the set; all of them would weigh its
 #: centre and narrow every interval built on them.
 NEAR_BEST_MAXIMUM = 16
+#: The exploration aims at this share of the distance to the confidence set's edge along each
+#: direction (assumption: just inside, so that a set on the edge of a quadratic distance is
+#: not lost to rounding).
+EXPLORE_REACH = 0.95
 PROFILE_POINTS = 7  # values along each parameter's span in a profile (plus its best value)
 
 
@@ -229,6 +233,9 @@ class CalibrationSettings:
             best with a step of `REFINE_STEP` of each span (0: none).
         polish: Candidates of the least-squares stage after CMA-ES, started at the best
             set so far (0: none); it stops earlier once the solver has converged.
+        explore: Candidates of the confidence-set exploration after the searches (0: none):
+            from the best set along the least-identified directions first
+            (`explore_confidence_set`).
         estimator: How claim quantities are read from the runs (`targets.ESTIMATORS`):
             `expected` (Poisson-free, the default) or `realised`.
     """
@@ -247,6 +254,7 @@ class CalibrationSettings:
     estimator: str = "expected"
     refine: int = 0
     polish: int = 0
+    explore: int = 0
 
     def __post_init__(self) -> None:
         if not self.parameters and self.stay_rule in STAY_RULES:
@@ -260,6 +268,8 @@ class CalibrationSettings:
             raise ParameterError(f"refine={self.refine}: allowed 0 (no CMA-ES stage) or more candidate sets")
         if self.polish < 0:
             raise ParameterError(f"polish={self.polish}: allowed 0 (no least-squares stage) or more candidate sets")
+        if self.explore < 0:
+            raise ParameterError(f"explore={self.explore}: allowed 0 (no exploration) or more candidate sets")
         if self.batch < 1:
             raise ParameterError(f"batch={self.batch}: allowed 1 or more candidates at a time")
         if self.replications < 1:
@@ -414,6 +424,8 @@ def calibrate(
         refine(settings, targets, executor, rows, progress)
     if settings.polish:
         polish(settings, targets, executor, rows, progress)
+    if settings.explore:
+        explore_confidence_set(settings, targets, executor, rows, progress)
     table = pd.DataFrame(rows).sort_values("trial", ignore_index=True)
     used = sum(t.used for t in targets)
     table["sum_z2"] = table["distance"] * used
@@ -525,6 +537,95 @@ def polish(
         least_squares(residuals, start, jac=jacobian, bounds=(0.0, 1.0), method="trf", max_nfev=settings.polish)
     except _PolishBudgetSpent:
         pass
+
+
+def _z_in_units(settings: CalibrationSettings, targets: list[Target], specs: list[Searched], executor):
+    """A function from points in unit coordinates to (candidate, distance, z of the used
+    targets) for each, run as one batch."""
+    used = np.array([t.used for t in targets])
+
+    def run(points: list[np.ndarray]) -> list[tuple[dict, float, np.ndarray]]:
+        candidates = [{spec.name: from_unit(x, spec) for spec, x in zip(specs, point, strict=True)} for point in points]
+        results = []
+        for candidate, (value, simulated, _) in zip(
+            candidates, evaluate(settings, targets, candidates, executor), strict=True
+        ):
+            z = standardised_errors(targets, simulated)[used]
+            results.append((candidate, value, np.clip(np.nan_to_num(z, nan=POLISH_MAX_Z), -POLISH_MAX_Z, POLISH_MAX_Z)))
+        return results
+
+    return run
+
+
+def explore_confidence_set(
+    settings: CalibrationSettings,
+    targets: list[Target],
+    executor,
+    rows: list[dict],
+    progress: Callable[[int, float], None] | None = None,
+) -> None:
+    """Sets at the edge of the confidence set, least-identified directions first: up to
+    `settings.explore` more candidates appended to `rows` (stage "explore").
+
+    The searches crowd around the best set; where the data hardly constrain a combination
+    of parameters, the likelihood-ratio confidence set stretches far along it and a search
+    never goes there, so intervals built on the sets it visited are too narrow. Near the
+    best set x0 the summed z^2 is about S0 + d' H d with H = J'J, J the Jacobian of the
+    used targets' z in unit coordinates (forward differences of `POLISH_STEP`, run as one
+    batch). Along each eigenvector v of H, from the smallest eigenvalue up, the set's edge
+    lies at x0 +- sqrt(c / lambda) v, c the chi-square quantile of `confidence_threshold`;
+    the step goes `EXPLORE_REACH` of the way, cut to stay inside the spans. A point beyond the set's true threshold (the
+    summed z^2 is not quadratic that far) is tried again at half the step, once. Every set
+    run joins the trials, so the near-best sets are chosen from them by the same rule as
+    from the searches' (Kreutz et al. 2012, BMC Systems Biology 6:120: predictions
+    carry the parameter uncertainty of the whole likelihood-ratio set).
+    """
+    specs, x0 = _best_in_units(settings, rows)
+    n = len(specs)
+    run = _z_in_units(settings, targets, specs, executor)
+    room = settings.explore
+    if room < n + 1:
+        return  # not enough for a Jacobian: nothing to explore along
+    steps = np.where(x0 + POLISH_STEP <= 1.0, POLISH_STEP, -POLISH_STEP)
+    evaluated = run([x0, *[x0 + step * unit for step, unit in zip(steps, np.eye(n), strict=True)]])
+    room -= n + 1
+    base = evaluated[0][2]
+    jacobian = np.column_stack([(z - base) / step for (_, _, z), step in zip(evaluated[1:], steps, strict=True)])
+    for candidate, value, _ in evaluated[1:]:
+        rows.append({"trial": len(rows), "stage": "explore", **candidate, "distance": value})
+    used = len(base)
+    best_sum_z2 = min(row["distance"] for row in rows) * used
+    margin = float(chi2.ppf(NEAR_BEST_CONFIDENCE, n))
+    eigenvalues, eigenvectors = np.linalg.eigh(jacobian.T @ jacobian)
+    for eigenvalue, direction in zip(eigenvalues, eigenvectors.T, strict=True):
+        if room < 2:
+            break
+        reach = EXPLORE_REACH * np.sqrt(margin / max(eigenvalue, 1e-12))
+        points = [x0 + sign * _inside_unit_box(x0, sign * direction, reach) * direction for sign in (1.0, -1.0)]
+        outcomes = run(points)
+        room -= 2
+        retries = [
+            x0 + (point - x0) / 2
+            for point, (_, value, _) in zip(points, outcomes, strict=True)
+            if value * used > (best_sum_z2 + margin) * (1 + 1e-9)  # beyond the set, not by rounding
+        ][:room]
+        outcomes += run(retries) if retries else []
+        room -= len(retries)
+        for candidate, value, _ in outcomes:
+            rows.append({"trial": len(rows), "stage": "explore", **candidate, "distance": value})
+        if progress is not None:
+            progress(len(rows), min(row["distance"] for row in rows))
+
+
+def _inside_unit_box(x: np.ndarray, direction: np.ndarray, reach: float) -> float:
+    """The largest step up to `reach` along `direction` from `x` that stays in [0, 1]."""
+    limits = [reach]
+    for xi, di in zip(x, direction, strict=True):
+        if di > 0:
+            limits.append((1.0 - xi) / di)
+        elif di < 0:
+            limits.append(-xi / di)
+    return max(0.0, min(limits))
 
 
 def to_unit(value: float, spec: Searched) -> float:

@@ -136,6 +136,12 @@ def _parser() -> argparse.ArgumentParser:
         help="then up to N more sets by least squares (Gauss-Newton in a trust region) from the best so far "
         "(default 0: none)",
     )  # fmt: skip
+    calibrate.add_argument(
+        "--explore", type=int, default=0, metavar="N",
+        help="then up to N more sets at the edge of the confidence set, least-identified directions first, "
+        "so that the near-best sets and the intervals built on them reach it (default 0: none; about three "
+        "per parameter)",
+    )  # fmt: skip
     calibrate.add_argument("--replications", type=int, default=2, metavar="R", help="runs per candidate (default 2)")
     calibrate.add_argument("--agents", type=int, default=200_000, metavar="N", help="agents per run (default 200,000)")
     calibrate.add_argument("--seed", type=int, default=20181016, metavar="S", help="seed (default 20181016)")
@@ -338,7 +344,7 @@ def _calibrate(args: argparse.Namespace) -> int:
         until=until, budget=args.budget, replications=args.replications, n_agents=args.agents, seed=args.seed,
         stay_rule=args.stay_rule, parameters=tuple(args.parameters.split(",")) if args.parameters else (),
         start=_start_values(args.start), estimator=args.estimator, refine=args.refine,
-        polish=args.polish,
+        polish=args.polish, explore=args.explore,
     )  # fmt: skip
     parameters = settings.parameters
     settings.validate()
@@ -348,7 +354,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     started = dt.datetime.now(dt.UTC)
     executor = make_executor(args.executor, args.workers, args.scheduler, args.dask_local)
     try:
-        total = settings.budget + settings.refine + settings.polish
+        total = settings.budget + settings.refine + settings.polish + settings.explore
         with tqdm(total=total, desc="calibrate", unit="set", disable=args.quiet) as bar:
 
             def progress(done: int, best: float) -> None:

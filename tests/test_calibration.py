@@ -402,6 +402,75 @@ def test_the_least_squares_stage_runs_no_more_sets_than_its_budget(monkeypatch):
     assert (trials["stage"] == "least-squares").sum() == 5
 
 
+def _linear_runs(calibration_module, truth, loadings):
+    """Runs replaced by targets whose z are `loadings` @ (unit coordinates - truth's);
+    bounds observed exactly."""
+    spans = calibration_module.searched_for("constant")
+    true_units = np.array([calibration_module.to_unit(truth[n], spans[n]) for n in truth])
+
+    def runs(settings, targets, candidates, executor=None):
+        results = []
+        for c in candidates:
+            units = np.array([calibration_module.to_unit(c[n], spans[n]) for n in truth])
+            z = (loadings @ (units - true_units))[: len(targets)]
+            z = np.where([t.upper_bound for t in targets], 0.0, z)
+            observed = np.array([t.observed for t in targets])
+            offset = np.array([t.offset for t in targets])
+            sigma = np.array([t.sigma for t in targets])
+            used = np.array([t.used for t in targets])
+            simulated = np.where(used, (observed + offset) * np.exp(np.where(used, z * sigma, 0.0)) - offset, observed)
+            results.append((float(np.mean(z[used] ** 2)), simulated, None))
+        return results
+
+    return runs
+
+
+def test_the_exploration_reaches_the_confidence_sets_edge_along_a_direction_the_data_hardly_constrain(monkeypatch):
+    """With z linear in the unit coordinates, two parameters tightly constrained and one
+    barely (its loadings a thousandth of theirs), the exploration from the best set puts
+    sets just inside the set's edge along the tight directions (summed z^2 = best + 0.95^2 x
+    the chi-square quantile, exactly for a linear model) and across the whole span along the loose one,
+    where the searches' sets stayed at the best; all of them are near-best."""
+    from huzhu.calibration import calibrate as calibration_module
+
+    truth = {"launch_marketing_rate": 0.05, "word_of_mouth_rate": 0.7, "price_attention": 0.02}
+    spans = calibration_module.searched_for("constant")
+    loadings = np.random.default_rng(0).normal(size=(40, 3)) * np.array([30.0, 30.0, 0.03])
+    monkeypatch.setattr(calibration_module, "evaluate", _linear_runs(calibration_module, truth, loadings))
+    settings = CalibrationSettings(budget=1, explore=16, parameters=tuple(truth), stay_rule="constant", start=truth)
+    calibration = calibrate(settings)
+    trials = calibration.trials
+    explored = trials[trials["stage"] == "explore"]
+    assert 3 + 6 <= len(explored) <= 16  # the best set's rerun is not a new trial
+    margin = calibration_module.chi2.ppf(calibration_module.NEAR_BEST_CONFIDENCE, 3)
+    edge = explored.iloc[3:]  # after the Jacobian's shifted sets
+    loose = calibration_module.to_unit(edge["price_attention"].to_numpy(), spans["price_attention"])
+    assert loose.min() < 1e-9 and loose.max() > 1 - 1e-9  # the whole span, as the box allows
+    tight = edge[np.abs(loose - calibration_module.to_unit(truth["price_attention"], spans["price_attention"])) < 0.01]
+    assert len(tight) >= 2
+    assert tight["sum_z2"].to_numpy() == pytest.approx(calibration_module.EXPLORE_REACH**2 * margin, rel=1e-6)
+    inside = calibration_module.inside_confidence_set(trials, 3)
+    assert set(edge["trial"]) <= set(inside["trial"])
+
+
+def test_the_exploration_runs_no_more_sets_than_its_budget_and_needs_a_jacobian(monkeypatch):
+    from huzhu.calibration import calibrate as calibration_module
+
+    truth = {"word_of_mouth_rate": 0.7, "price_attention": 0.02}
+    loadings = np.random.default_rng(1).normal(size=(40, 2))
+    monkeypatch.setattr(calibration_module, "evaluate", _linear_runs(calibration_module, truth, loadings))
+    # A Jacobian takes n + 1 sets (the best set rerun, not a new trial), then two a direction.
+    for budget, explored in [(2, 0), (3, 2), (6, 4), (7, 6)]:
+        settings = CalibrationSettings(budget=1, explore=budget, parameters=tuple(truth), stay_rule="constant",
+                                       start=truth)  # fmt: skip
+        assert (calibrate(settings).trials["stage"] == "explore").sum() == explored
+
+
+def test_explore_must_not_be_negative():
+    with pytest.raises(ParameterError, match="explore=-1"):
+        CalibrationSettings(explore=-1).validate()
+
+
 def test_polish_must_not_be_negative():
     with pytest.raises(ParameterError, match="polish=-1"):
         CalibrationSettings(polish=-1).validate()
