@@ -4,13 +4,13 @@ independent seeds) are calibrated as the real record is, and the estimates are s
 beside the truth.
 
 The calibrations to 2020 start from an earlier fit and refine it by CMA-ES (and least
-squares, `--polish`); the recovery does the same from a start displaced from the truth by a share of
-each searched span in every parameter at once (`--offset`), so it measures whether the
-procedure finds its way back, not whether a global search of a few hundred sets finds a
-needle in 16 dimensions.
+squares, `--polish`, then explore the confidence set's edge, `--explore`); the recovery
+does the same from a start displaced from the truth by a share of each searched span in
+every parameter at once (`--offset`), so it measures whether the procedure finds its way
+back, not whether a global search of a few hundred sets finds a needle in 16 dimensions.
 
-    python -m huzhu.calibration.recovery    # 200 TPE + 200 CMA-ES + up to 200 least-squares sets x 3 x 200,000 agents
-    python -m huzhu.calibration.recovery --budget 20 --refine 20 --polish 20 --agents 20000
+    python -m huzhu.calibration.recovery    # 200 TPE, 200 CMA-ES, <= 200 least squares, 64 more; x 3 x 200,000 agents
+    python -m huzhu.calibration.recovery --budget 20 --refine 20 --polish 120 --agents 20000
 """
 
 from __future__ import annotations
@@ -97,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--polish", type=int, default=200, help="least-squares sets after CMA-ES, at most (default 200)"
     )
+    parser.add_argument(
+        "--explore", type=int, default=64,
+        help="sets at the confidence set's edge after the searches (default 64: about 3 a parameter; 0: none)",
+    )  # fmt: skip
     parser.add_argument("--replications", type=int, default=3)
     parser.add_argument("--agents", type=int, default=200_000)
     parser.add_argument(
@@ -107,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     preset = preset_overrides("xianghubao")
     settings = CalibrationSettings(
-        budget=args.budget, refine=args.refine, polish=args.polish, replications=args.replications,
+        budget=args.budget, refine=args.refine, polish=args.polish, explore=args.explore,
+        replications=args.replications,
         n_agents=args.agents, stay_rule=preset["stay_rule"],
     )  # fmt: skip
     truth = {name: preset[name] for name in settings.parameters}
