@@ -418,7 +418,10 @@ def _linear_runs(calibration_module, truth, loadings):
             offset = np.array([t.offset for t in targets])
             sigma = np.array([t.sigma for t in targets])
             used = np.array([t.used for t in targets])
-            simulated = np.where(used, (observed + offset) * np.exp(np.where(used, z * sigma, 0.0)) - offset, observed)
+            with np.errstate(invalid="ignore"):  # unused targets may have no observed value
+                simulated = np.where(
+                    used, (observed + offset) * np.exp(np.where(used, z * sigma, 0.0)) - offset, observed
+                )
             results.append((float(np.mean(z[used] ** 2)), simulated, None))
         return results
 
