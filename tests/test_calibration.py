@@ -601,13 +601,17 @@ def test_a_recovery_start_beyond_half_a_span_is_refused_naming_the_offset(offset
 # ----------------------------------------------------------------------------- validation and structure
 def test_the_rolling_origin_validation_scores_a_2019_calibration_against_the_2020_record(tmp_path, capsys):
     """The pipeline of docs/calibration.md at a tiny scale: both stay rules calibrated on
-    data to 2019, pooled with Akaike weights, forecast to the end of 2020 and scored."""
+    data to 2019 (with least squares and the exploration of the confidence set), pooled
+    with Akaike weights, forecast to the end of 2020 and scored."""
     folders = []
     for rule in ("salience", "constant"):
         folders += ["--calibration", str(tmp_path / rule)]
-        assert main(["calibrate", "--until", "2019-12-31", "--stay-rule", rule, "--budget", "2", "--replications",
-                     "1", "--agents", "3000", "--parameters", "word_of_mouth_rate", "--executor", "sequential",
-                     "--quiet", "--out", str(tmp_path / rule)]) == 0  # fmt: skip
+        assert main(["calibrate", "--until", "2019-12-31", "--stay-rule", rule, "--budget", "2", "--polish", "3",
+                     "--explore", "4", "--replications", "1", "--agents", "3000", "--parameters",
+                     "word_of_mouth_rate", "--executor", "sequential", "--quiet",
+                     "--out", str(tmp_path / rule)]) == 0  # fmt: skip
+        stages = pd.read_csv(tmp_path / rule / "trials.csv")["stage"].value_counts()
+        assert stages["tpe"] == 2 and stages["least-squares"] <= 3 and stages["explore"] >= 1
     assert main(["forecast", "--calibrated-until", "2019-12-31", "--until", "2020-12-31", *folders, "--executor",
                  "sequential", "--quiet", "--out", str(tmp_path / "validation")]) == 0  # fmt: skip
     models = pd.read_csv(tmp_path / "validation" / "forecast_models.csv")
