@@ -158,9 +158,9 @@ def forecast_figure(
     cutoff and up to `until` (scoring a validation forecast) as open points."""
     panels = (
         ("members", 1e6, "members (million)", "members"),
-        ("share_per_member", 1.0, "share per member (CNY per period)", "share_per_member_per_period"),
+        ("share_per_member", 1.0, "share per member\n(CNY per period)", "share_per_member_per_period"),
         ("cumulative_aided", 1e3, "cumulative aided (thousand)", "cumulative_aided"),
-        ("fee_revenue", 1e6, "management fee (million CNY per period)", None),
+        ("fee_revenue", 1e6, "management fee\n(million CNY per period)", None),
     )
     observations = observations[observations["plan"] == MODELLED_PLAN]
     with plt.rc_context(STYLE):
@@ -181,7 +181,7 @@ def forecast_figure(
             ax.set_ylabel(label)
         for ax, (quantity, label, observed) in zip(
             axes[:, 2],
-            (("share_per_member_per_year", "share per member (CNY per year)", "share_per_member_per_year"),
+            (("share_per_member_per_year", "share per member\n(CNY per year)", "share_per_member_per_year"),
              ("aided_in_year", "people aided in the year", "aided_in_year")),
             strict=True,
         ):  # fmt: skip
