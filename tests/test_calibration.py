@@ -675,6 +675,30 @@ def test_no_shipped_calibrated_value_sits_at_the_edge_of_its_span_without_a_stat
             assert spec.at_edge, f"{name}={value:.4g} is at the edge of {spec.low:g}-{spec.high:g} with no reason"
 
 
+def test_the_shipped_calibration_files_agree_with_each_other():
+    """data/: the manifest's best set is the trials' best row, its near-best sets are
+    trials inside the likelihood-ratio confidence set, and the fit table has the
+    manifest's targets, so the preset, its intervals and the docs rest on one run."""
+    from huzhu.calibration.calibrate import confidence_threshold
+    from huzhu.calibration.observations import data_path
+    from huzhu.model.presets import xianghubao_calibration
+
+    manifest = xianghubao_calibration()
+    trials = pd.read_csv(data_path("xianghubao_calibration_trials.csv"))
+    fit = pd.read_csv(data_path("xianghubao_calibration_fit.csv"))
+    names = manifest["settings"]["parameters"]
+    best = trials.loc[trials["distance"].idxmin()]
+    assert best["distance"] == pytest.approx(manifest["best_distance"])
+    assert all(best[name] == pytest.approx(manifest["best"][name]) for name in names)
+    threshold = confidence_threshold(trials["sum_z2"].min(), len(names))
+    for near in manifest["near_best"]:
+        matches = np.all([np.isclose(trials[name], near[name], rtol=1e-12) for name in names], axis=0)
+        assert matches.any() and (trials.loc[matches, "sum_z2"] <= threshold).all()
+    targets = [(t["quantity"], t["date"], t["used"]) for t in manifest["targets"]]
+    assert list(zip(fit["quantity"], fit["date"], fit["used"], strict=True)) == targets
+    assert sum(used for _, _, used in targets) == manifest["targets_used"]
+
+
 def test_an_upper_bound_costs_nothing_below_it_and_a_log_error_above_it():
     bound = tg.bound_targets(dt.date(2020, 12, 31))
     assert [(t.quantity, t.date.year, t.upper_bound) for t in bound] == [
