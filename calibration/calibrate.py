@@ -505,23 +505,17 @@ def polish(
     from scipy.optimize import least_squares
 
     specs, start = _best_in_units(settings, rows)
-    used = np.array([t.used for t in targets])
+    evaluate_z = _z_in_units(settings, targets, specs, executor)
     stop = len(rows) + settings.polish
     residuals_at: dict[bytes, np.ndarray] = {}
 
     def run(points: list[np.ndarray]) -> list[np.ndarray]:
         todo = list({point.tobytes(): point for point in points if point.tobytes() not in residuals_at}.values())
         room = stop - len(rows)
-        candidates = [
-            {spec.name: from_unit(x, spec) for spec, x in zip(specs, point, strict=True)} for point in todo[:room]
-        ]
-        if candidates:
-            for point, candidate, (value, simulated, _) in zip(
-                todo, candidates, evaluate(settings, targets, candidates, executor), strict=False
-            ):
+        if todo[:room]:
+            for point, (candidate, value, z) in zip(todo, evaluate_z(todo[:room]), strict=False):
                 rows.append({"trial": len(rows), "stage": "least-squares", **candidate, "distance": value})
-                z = standardised_errors(targets, simulated)[used]
-                residuals_at[point.tobytes()] = np.clip(np.nan_to_num(z, nan=POLISH_MAX_Z), -POLISH_MAX_Z, POLISH_MAX_Z)
+                residuals_at[point.tobytes()] = z
             if progress is not None:
                 progress(len(rows), min(row["distance"] for row in rows))
         if len(todo) > room:
@@ -532,16 +526,27 @@ def polish(
         return run([np.asarray(x, dtype=float)])[0]
 
     def jacobian(x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=float)
-        steps = np.where(x + POLISH_STEP <= 1.0, POLISH_STEP, -POLISH_STEP)
-        shifted = [x + step * unit for step, unit in zip(steps, np.eye(len(x)), strict=True)]
-        base, *moved = run([x, *shifted])
-        return np.column_stack([(value - base) / step for value, step in zip(moved, steps, strict=True)])
+        steps, points = _difference_points(np.asarray(x, dtype=float))
+        return _difference_quotients(run(points), steps)
 
     try:
         least_squares(residuals, start, jac=jacobian, bounds=(0.0, 1.0), method="trf", max_nfev=settings.polish)
     except _PolishBudgetSpent:
         pass
+
+
+def _difference_points(x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The steps of a forward-difference Jacobian at `x` in unit coordinates (`POLISH_STEP`,
+    backward at the upper end) and the points to run: `x` itself, then `x` shifted along
+    each coordinate."""
+    steps = np.where(x + POLISH_STEP <= 1.0, POLISH_STEP, -POLISH_STEP)
+    return steps, [x, *[x + step * unit for step, unit in zip(steps, np.eye(len(x)), strict=True)]]
+
+
+def _difference_quotients(z_at_points: list[np.ndarray], steps: np.ndarray) -> np.ndarray:
+    """The Jacobian from the z at the points of `_difference_points`."""
+    base, *moved = z_at_points
+    return np.column_stack([(z - base) / step for z, step in zip(moved, steps, strict=True)])
 
 
 def _z_in_units(settings: CalibrationSettings, targets: list[Target], specs: list[Searched], executor):
@@ -579,8 +584,9 @@ def explore_confidence_set(
     used targets' z in unit coordinates (forward differences of `POLISH_STEP`, run as one
     batch). Along each eigenvector v of H, from the smallest eigenvalue up, the set's edge
     lies at x0 +- sqrt(c / lambda) v, c the chi-square quantile of `confidence_threshold`;
-    the step goes `EXPLORE_REACH` of the way, cut to stay inside the spans. A point beyond the set's true threshold (the
-    summed z^2 is not quadratic that far) is tried again at half the step, once. Every set
+    the step goes `EXPLORE_REACH` of the way, cut to stay inside the spans. A point beyond
+    the set's true threshold (the summed z^2 is not quadratic that far) is tried again at
+    half the step, once. Every set
     run joins the trials, so the near-best sets are chosen from them by the same rule as
     from the searches' (Kreutz et al. 2012, BMC Systems Biology 6:120: predictions
     carry the parameter uncertainty of the whole likelihood-ratio set).
@@ -591,16 +597,15 @@ def explore_confidence_set(
     room = settings.explore
     if room < n + 1:
         return  # not enough for a Jacobian: nothing to explore along
-    steps = np.where(x0 + POLISH_STEP <= 1.0, POLISH_STEP, -POLISH_STEP)
-    evaluated = run([x0, *[x0 + step * unit for step, unit in zip(steps, np.eye(n), strict=True)]])
+    steps, points = _difference_points(x0)
+    evaluated = run(points)
     room -= n + 1
-    base = evaluated[0][2]
-    jacobian = np.column_stack([(z - base) / step for (_, _, z), step in zip(evaluated[1:], steps, strict=True)])
-    for candidate, value, _ in evaluated[1:]:
+    jacobian = _difference_quotients([z for _, _, z in evaluated], steps)
+    for candidate, value, _ in evaluated[1:]:  # the first is the best set again, not a new trial
         rows.append({"trial": len(rows), "stage": "explore", **candidate, "distance": value})
-    used = len(base)
-    best_sum_z2 = min(row["distance"] for row in rows) * used
+    used = jacobian.shape[0]
     margin = float(chi2.ppf(NEAR_BEST_CONFIDENCE, n))
+    threshold = confidence_threshold(min(row["distance"] for row in rows) * used, n)
     eigenvalues, eigenvectors = np.linalg.eigh(jacobian.T @ jacobian)
     for eigenvalue, direction in zip(eigenvalues, eigenvectors.T, strict=True):
         if room < 2:
@@ -612,7 +617,7 @@ def explore_confidence_set(
         retries = [
             x0 + (point - x0) / 2
             for point, (_, value, _) in zip(points, outcomes, strict=True)
-            if value * used > (best_sum_z2 + margin) * (1 + 1e-9)  # beyond the set, not by rounding
+            if value * used > threshold * (1 + 1e-9)  # beyond the set, not by rounding
         ][:room]
         outcomes += run(retries) if retries else []
         room -= len(retries)
