@@ -31,8 +31,8 @@ targets carry only the record's own Poisson term; `realised` reads the realised
 columns, with the model's term too.
 
 Distance: the mean over the targets used of z^2, z = log((s + c) / (o + c)) / sigma, with s
-the simulated value averaged over replications, o the observed value, and c half an
-agent-event for counts (so a run with none stays finite; half a person when read
+the simulated value averaged over replications (for a bound, the largest replication's),
+o the observed value, and c half an agent-event for counts (so a run with none stays finite; half a person when read
 Poisson-free) or a thousandth of the observed value for amounts (an amount or rate
 observed as 0 is not used). A missing simulated value
 (a rate with no members left) counts as 0. The distance is 0 for a perfect match and grows
@@ -259,9 +259,14 @@ def simulated_value(target: Target, table: pd.DataFrame, calendar: Calendar) -> 
 
 
 def simulate_targets(targets: list[Target], tables: list[pd.DataFrame], calendar: Calendar) -> np.ndarray:
-    """Each target's simulated value, averaged over the runs' tables, shape (len(targets),);
-    a run with no value (a rate with no members left) counts as 0."""
-    return run_values(targets, tables, calendar).mean(axis=0)
+    """Each target's simulated value over the runs' tables, shape (len(targets),): the mean
+    of a measurement, the largest run's value of an upper bound (a bound holds in every
+    run, not on average: a single run such as `make run` then meets it too, with the
+    run-to-run spread to spare). A run with no value (a rate with no members left)
+    counts as 0."""
+    values = run_values(targets, tables, calendar)
+    bounded = np.array([t.upper_bound for t in targets], dtype=bool)
+    return np.where(bounded, values.max(axis=0), values.mean(axis=0))
 
 
 def run_values(targets: list[Target], tables: list[pd.DataFrame], calendar: Calendar) -> np.ndarray:

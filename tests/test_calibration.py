@@ -727,6 +727,27 @@ def test_the_exit_share_is_a_years_voluntary_exits_over_its_mean_members():
     assert tg.simulated_value(target, table, calendar) == pytest.approx(expected)
 
 
+def test_a_bound_holds_in_every_run_and_a_measurement_on_average():
+    from huzhu.model.calendar import Calendar
+
+    calendar = Calendar(dt.date(2018, 10, 16))
+    dates = [calendar.date(k) for k in range(60)]
+
+    def run(exits_price: float) -> pd.DataFrame:
+        return pd.DataFrame(
+            {"date": dates, "members": 100.0, "exits_price": exits_price, "exits_contagion": 0.0, "exits_other": 0.0}
+        )
+
+    (bound,) = tg.bound_targets(dt.date(2020, 12, 31), first_year=2020)
+    members = tg.Target("members", dt.date(2020, 6, 1), 100.0, 0.05, 0.5, "test")
+    runs = [run(1.0), run(2.0)]
+    per_run = tg.run_values([bound, members], runs, calendar)
+    simulated = tg.simulate_targets([bound, members], runs, calendar)
+    assert per_run[0, 0] < per_run[1, 0]
+    assert simulated[0] == per_run[1, 0]  # the bound reads the run that exits most
+    assert simulated[1] == pytest.approx(per_run[:, 1].mean())
+
+
 def test_a_calibration_to_2020_holds_the_exit_bound_of_2019_and_2020():
     targets = calibration_targets(CalibrationSettings(until=dt.date(2020, 12, 31)))
     bounds = [t for t in targets if t.upper_bound]
