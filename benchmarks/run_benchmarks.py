@@ -4,8 +4,11 @@ Each workload runs in a fresh process so that its peak memory is its own. For ev
 it reports build time, seconds per period, agent-periods per second, peak resident memory
 and bytes per agent; at the reference sizes it runs the per-agent reference path
 (engine="agents") and the vectorised engine on the same work (the first
---reference-periods periods) and gives their ratio. The table is printed as markdown and
-written to benchmarks/results/ with a description of the machine.
+--reference-periods periods) and gives their ratio. Beside each size up to --floor-max it
+runs the numpy floor (numpy_floor.py: the least array work a period of such a model
+needs) in the same session and reports huzhu's agent-periods per second as a ratio to it.
+The table is printed as markdown and written to benchmarks/results/ with a description of
+the machine.
 
     python benchmarks/run_benchmarks.py                  # sizes 1e4 .. 1e7 (make bench)
     python benchmarks/run_benchmarks.py --sizes 1e8 --reference-sizes ""   # real scale
@@ -22,7 +25,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import publish  # a sibling module of this script, not an installed one
 
-RESULTS = Path(__file__).resolve().parent / "results"
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+FLOOR_SCRIPT = HERE / "numpy_floor.py"
 TITLE = "huzhu benchmarks"
 
 CHILD = r"""
@@ -57,6 +62,17 @@ def measure(n: int, engine: str, periods: int, seed: int) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def measure_floor(n: int, periods: int) -> float:
+    """Agent-periods per second of the numpy floor at `n` agents, in a fresh process."""
+    result = subprocess.run(
+        [sys.executable, str(FLOOR_SCRIPT), str(n), str(periods)], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"numpy floor n={n} failed:\n{result.stderr[-4000:]}")
+    fields = dict(item.split("=") for item in result.stdout.split())
+    return float(fields["agent_steps_per_s"])
+
+
 def _size(text: str) -> int:
     return int(float(text))
 
@@ -74,6 +90,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reference-periods", type=int, default=24, help="periods of the reference comparison (default: 24, one year)"
     )
+    parser.add_argument(
+        "--floor-max",
+        type=_size,
+        default=10**7,
+        help="largest size at which the numpy floor is measured beside huzhu (default: 1e7)",
+    )
+    parser.add_argument(
+        "--floor-periods", type=int, default=20, help="periods the numpy floor is timed over (default: 20)"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--out", type=Path, default=RESULTS, help="folder for the markdown result (default: benchmarks/results)"
@@ -83,11 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     reference_sizes = [_size(s) for s in args.reference_sizes.split(",") if s]
     from tqdm import tqdm
 
-    rows, comparisons = [], []
+    rows, comparisons, floors = [], [], {}
     workloads = [("full", n) for n in sizes] + [("reference", n) for n in reference_sizes]
     for kind, n in tqdm(workloads, desc="benchmarks", unit="workload"):
         if kind == "full":
             rows.append(measure(n, "vectorised", 0, args.seed))
+            if n <= args.floor_max:
+                floors[n] = measure_floor(n, args.floor_periods)
         else:
             vectorised = measure(n, "vectorised", args.reference_periods, args.seed)
             agents = measure(n, "agents", args.reference_periods, args.seed)
@@ -96,15 +123,18 @@ def main(argv: list[str] | None = None) -> int:
         "Default scenario, full calendar (launch to settlement), vectorised engine, one process:",
         "",
         "| agents | build (s) | run (s) | periods | s per period | agent-periods per s | peak RSS (GB) "
-        "| state bytes per agent | peak RSS bytes per agent |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| state bytes per agent | peak RSS bytes per agent | numpy floor agent-periods per s | huzhu / floor |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         n = r["n_agents"]
+        rate = n * r["periods"] / r["run_s"]
+        floor = floors.get(n)
+        floor_cells = f"{floor:.3g} | {rate / floor:.2f}x" if floor else "- | -"
         lines.append(
             f"| {n:.0e} | {r['build_s']:.2f} | {r['run_s']:.2f} | {r['periods']} | {r['run_s'] / r['periods']:.4f} "
-            f"| {n * r['periods'] / r['run_s']:.3g} | {r['peak_rss_bytes'] / 1e9:.2f} | {r['state_bytes'] / n:.0f} "
-            f"| {r['peak_rss_bytes'] / n:.0f} |"
+            f"| {rate:.3g} | {r['peak_rss_bytes'] / 1e9:.2f} | {r['state_bytes'] / n:.0f} "
+            f"| {r['peak_rss_bytes'] / n:.0f} | {floor_cells} |"
         )
     if comparisons:
         lines += [
