@@ -39,6 +39,7 @@ UNITS = {
     "total_shared_in_year": "CNY",
     "management_fees_in_year": "CNY",
     "mean_sharing_members_in_year": "people",
+    "shared_per_case": "CNY",
     "mean_member_age": "years",
     "consider_rate_members": "share",
     "consider_rate_nonmembers": "share",

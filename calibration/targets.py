@@ -16,6 +16,7 @@ stands for: a target resting on n agent-events has a relative error of
 | share_per_member_per_year, aided_in_year | sum of `share_per_member`, `cases_announced` over the year's periods |
 | total_shared_in_year, management_fees_in_year | sum of `shared_total`, `fee_revenue` over them |
 | mean_sharing_members_in_year | sum of `shared_total` over sum of `share_per_member` over them (as derived) |
+| shared_per_case | `shared_total` over `cases_announced` of the period holding the date (as derived) |
 | mean_member_age | mean of `mean_member_age` over the periods of the year |
 | consider_rate_members, consider_rate_nonmembers | the rate at the end of the period holding the date |
 
@@ -65,6 +66,10 @@ OBSERVATION_SIGMA = {
     # information; it is a target because it states the pool's size directly.
     "mean_sharing_members_in_year": float(np.hypot(0.1, 0.05)),
     "management_fees_in_year": 0.05,  # assumption: reported to the 0.01亿
+    # Derived: a period's share x its sharers / its cases (assumption: 3% for three figures
+    # published rounded, hypot 3% for the model's half month against the announcement day);
+    # the record's own draw of young and old cases adds 1 / n, as for every count.
+    "shared_per_case": float(np.hypot(0.03, 0.03)),
     "mean_member_age": 0.03,  # assumption: one year in 34.4
     "consider_rate_members": 0.15,  # assumption: a reported survey answer, wording unknown
     "consider_rate_nonmembers": 0.15,  # assumption: "about 20%"
@@ -91,6 +96,7 @@ ESTIMATORS = ("expected", "realised")
 CLAIM_QUANTITIES = (
     "share_per_member_per_period", "cases_per_period", "cumulative_aided", "share_per_member_per_year",
     "aided_in_year", "total_shared_in_year", "mean_sharing_members_in_year", "management_fees_in_year",
+    "shared_per_case",
 )  # fmt: skip
 PERIOD_VALUES = {
     "share_per_member_per_period": "share_per_member",
@@ -216,7 +222,7 @@ def _events_behind(quantity: str, date: dt.date, value: float, cases: dict) -> f
         return np.inf
     if quantity == "mean_sharing_members_in_year":
         return np.inf  # the ratio of total to share is the pool whatever the cases: it rests on all members
-    if quantity == "share_per_member_per_period":
+    if quantity in ("share_per_member_per_period", "shared_per_case"):
         return cases.get((date, "cases_per_period"), 0.0)
     return cases.get((dt.date(date.year, 12, 31), "aided_in_year"), 0.0)
 
@@ -243,6 +249,9 @@ def simulated_value(target: Target, table: pd.DataFrame, calendar: Calendar) -> 
         return float(before + fraction * (stock[period] - before))
     if quantity in PERIOD_VALUES:
         return float(column(PERIOD_VALUES[quantity])[period])
+    if quantity == "shared_per_case":
+        cases = column("cases_announced")[period]
+        return float(column("shared_total")[period] / cases) if cases > 0 else np.nan
     if calendar.period_of(dt.date(target.date.year, 12, 31)) >= len(table):
         return np.nan  # the run stops before the year is complete
     in_year = pd.to_datetime(table["date"]).dt.year.to_numpy() == target.date.year

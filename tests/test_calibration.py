@@ -46,7 +46,7 @@ def write(tmp_path: Path, body: str, header: str = HEADER) -> Path:
 # ----------------------------------------------------------------------------- loader
 def test_the_shipped_observations_load_with_every_valued_row_and_no_event():
     table = obs.load_observations()
-    assert len(table) == 27  # 25 rows of the 2018-2020 file less 2 events, 3 survey facts, 1 derived
+    assert len(table) == 28  # 25 rows of the 2018-2020 file less 2 events, 3 survey facts, 2 derived
     assert set(table["quantity"]) <= set(obs.UNITS)
     assert table["value"].ge(0).all()
 
@@ -753,3 +753,21 @@ def test_a_calibration_to_2020_holds_the_exit_bound_of_2019_and_2020():
     bounds = [t for t in targets if t.upper_bound]
     assert [t.date for t in bounds] == [dt.date(2019, 12, 31), dt.date(2020, 12, 31)]
     assert all(t.used for t in bounds)
+
+
+def test_the_cost_of_a_case_is_the_periods_shared_total_over_its_cases_and_its_derivation_holds():
+    calendar = Calendar(dt.date(2018, 10, 16))
+    dates = pd.to_datetime([calendar.date(p) for p in range(40)])
+    table = pd.DataFrame({"date": dates, "cases_announced": np.arange(40.0), "shared_total": np.full(40, 600.0),
+                          "expected_cases_announced": np.full(40, 3.0), "expected_shared_total": np.full(40, 900.0)})  # fmt: skip
+    date = dt.date(2019, 8, 7)
+    period = calendar.period_of(date)
+    realised = tg.Target("shared_per_case", date, 1.0, 0.1, 0.0, "s", "realised")
+    assert tg.simulated_value(realised, table, calendar) == pytest.approx(600.0 / period)
+    assert tg.simulated_value(tg.Target("shared_per_case", date, 1.0, 0.1, 0.0, "s", "expected"), table, calendar) == 300
+    table.loc[period, "cases_announced"] = 0.0
+    assert np.isnan(tg.simulated_value(realised, table, calendar))
+    rows = obs.load_observations().set_index(["date", "quantity"])["value"]
+    derived = rows[(date, "shared_per_case")]
+    share, members, cases = (rows[(date, q)] for q in ("share_per_member_per_period", "members", "cases_per_period"))
+    assert derived == pytest.approx(share * members / cases, abs=1.0)
