@@ -31,6 +31,7 @@ from scipy.stats import chi2
 from huzhu.calibration.observations import load_observations
 from huzhu.calibration.runs import RunRequest, run_request
 from huzhu.calibration.targets import (
+    BOUND_READINGS,
     ESTIMATORS,
     Target,
     bound_targets,
@@ -246,6 +247,9 @@ class CalibrationSettings:
             (`explore_confidence_set`).
         estimator: How claim quantities are read from the runs (`targets.ESTIMATORS`):
             `expected` (Poisson-free, the default) or `realised`.
+        exit_bound_reading: How the bound on exits is read over the replications
+            (`targets.BOUND_READINGS`): on their `mean` (the default) or in
+            `every_replication`.
     """
 
     until: dt.date = dt.date(2020, 12, 31)
@@ -263,6 +267,7 @@ class CalibrationSettings:
     refine: int = 0
     polish: int = 0
     explore: int = 0
+    exit_bound_reading: str = "mean"
 
     def __post_init__(self) -> None:
         if not self.parameters and self.stay_rule in STAY_RULES:
@@ -284,6 +289,10 @@ class CalibrationSettings:
             raise ParameterError(f"replications={self.replications}: allowed 1 or more")
         if self.estimator not in ESTIMATORS:
             raise ParameterError(f"estimator={self.estimator!r} is not allowed: one of {', '.join(ESTIMATORS)}")
+        if self.exit_bound_reading not in BOUND_READINGS:
+            raise ParameterError(
+                f"exit_bound_reading={self.exit_bound_reading!r} is not allowed: one of {', '.join(BOUND_READINGS)}"
+            )
         searched = searched_for(self.stay_rule)
         unknown = [name for name in self.parameters if name not in searched]
         if unknown:
@@ -378,7 +387,7 @@ def evaluate(
     results = []
     for c in range(len(candidates)):
         runs = [tables[(c, r)] for r in range(settings.replications)]
-        simulated = simulate_targets(targets, runs, calendar)
+        simulated = simulate_targets(targets, runs, calendar, settings.exit_bound_reading)
         results.append((distance(targets, simulated), simulated, runs))
     return results
 

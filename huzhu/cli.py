@@ -168,6 +168,13 @@ def _parser() -> argparse.ArgumentParser:
         help="claim quantities (cases, aided, shares, fees) read Poisson-free from the expected claims, or as "
         "realised (default: expected)",
     )
+    calibrate.add_argument(
+        "--exit-bound",
+        choices=("mean", "every_replication"),
+        default="mean",
+        help="read the bound on voluntary exits on the replications' mean, or in every replication (the largest "
+        "replication's share; default: mean)",
+    )
     calibrate.add_argument("--profile", action="store_true", help="also profile the distance along each parameter")
     calibrate.add_argument("--overwrite", action="store_true", help="replace a calibration already in DIR")
     calibrate.add_argument(
@@ -343,7 +350,8 @@ def _calibrate(args: argparse.Namespace) -> int:
     settings = CalibrationSettings(
         until=until, budget=args.budget, replications=args.replications, n_agents=args.agents, seed=args.seed,
         stay_rule=args.stay_rule, parameters=tuple(args.parameters.split(",")) if args.parameters else (),
-        start=_start_values(args.start), estimator=args.estimator, refine=args.refine,
+        start=_start_values(args.start), estimator=args.estimator, exit_bound_reading=args.exit_bound,
+        refine=args.refine,
         polish=args.polish, explore=args.explore,
     )  # fmt: skip
     parameters = settings.parameters

@@ -727,7 +727,7 @@ def test_the_exit_share_is_a_years_voluntary_exits_over_its_mean_members():
     assert tg.simulated_value(target, table, calendar) == pytest.approx(expected)
 
 
-def test_a_bound_holds_in_every_run_and_a_measurement_on_average():
+def test_a_bound_is_read_on_the_mean_or_in_every_replication_and_a_measurement_on_the_mean():
     from huzhu.model.calendar import Calendar
 
     calendar = Calendar(dt.date(2018, 10, 16))
@@ -742,10 +742,16 @@ def test_a_bound_holds_in_every_run_and_a_measurement_on_average():
     members = tg.Target("members", dt.date(2020, 6, 1), 100.0, 0.05, 0.5, "test")
     runs = [run(1.0), run(2.0)]
     per_run = tg.run_values([bound, members], runs, calendar)
-    simulated = tg.simulate_targets([bound, members], runs, calendar)
     assert per_run[0, 0] < per_run[1, 0]
-    assert simulated[0] == per_run[1, 0]  # the bound reads the run that exits most
-    assert simulated[1] == pytest.approx(per_run[:, 1].mean())
+    on_mean = tg.simulate_targets([bound, members], runs, calendar)
+    assert on_mean == pytest.approx(per_run.mean(axis=0))
+    every = tg.simulate_targets([bound, members], runs, calendar, "every_replication")
+    assert every[0] == per_run[1, 0]  # the bound reads the run that exits most
+    assert every[1] == pytest.approx(per_run[:, 1].mean())
+    with pytest.raises(ValueError, match="bound_reading='max' is not allowed: one of mean, every_replication"):
+        tg.simulate_targets([bound], runs, calendar, "max")
+    with pytest.raises(ParameterError, match="exit_bound_reading='max' is not allowed"):
+        CalibrationSettings(exit_bound_reading="max").validate()
 
 
 def test_a_calibration_to_2020_holds_the_exit_bound_of_2019_and_2020():
@@ -759,12 +765,14 @@ def test_the_cost_of_a_case_is_the_periods_shared_total_over_its_cases_and_its_d
     calendar = Calendar(dt.date(2018, 10, 16))
     dates = pd.to_datetime([calendar.date(p) for p in range(40)])
     table = pd.DataFrame({"date": dates, "cases_announced": np.arange(40.0), "shared_total": np.full(40, 600.0),
-                          "expected_cases_announced": np.full(40, 3.0), "expected_shared_total": np.full(40, 900.0)})  # fmt: skip
+                          "expected_cases_announced": np.full(40, 3.0),
+                          "expected_shared_total": np.full(40, 900.0)})  # fmt: skip
     date = dt.date(2019, 8, 7)
     period = calendar.period_of(date)
     realised = tg.Target("shared_per_case", date, 1.0, 0.1, 0.0, "s", "realised")
     assert tg.simulated_value(realised, table, calendar) == pytest.approx(600.0 / period)
-    assert tg.simulated_value(tg.Target("shared_per_case", date, 1.0, 0.1, 0.0, "s", "expected"), table, calendar) == 300
+    expected = tg.Target("shared_per_case", date, 1.0, 0.1, 0.0, "s", "expected")
+    assert tg.simulated_value(expected, table, calendar) == 300.0
     table.loc[period, "cases_announced"] = 0.0
     assert np.isnan(tg.simulated_value(realised, table, calendar))
     rows = obs.load_observations().set_index(["date", "quantity"])["value"]
