@@ -779,3 +779,18 @@ def test_the_cost_of_a_case_is_the_periods_shared_total_over_its_cases_and_its_d
     derived = rows[(date, "shared_per_case")]
     share, members, cases = (rows[(date, q)] for q in ("share_per_member_per_period", "members", "cases_per_period"))
     assert derived == pytest.approx(share * members / cases, abs=1.0)
+
+
+def test_the_exit_bound_reading_reaches_the_manifest_and_leaves_a_fit_under_the_bound_alone(tmp_path):
+    for reading in ("mean", "every_replication"):
+        assert main(["calibrate", "--until", "2019-12-31", "--budget", "1", "--replications", "2", "--agents", "3000",
+                     "--parameters", "word_of_mouth_rate", "--start", "word_of_mouth_rate=0.3",
+                     "--exit-bound", reading, "--executor", "sequential", "--quiet",
+                     "--out", str(tmp_path / reading)]) == 0  # fmt: skip
+        manifest = json.loads((tmp_path / reading / "manifest.json").read_text())
+        assert manifest["settings"]["exit_bound_reading"] == reading
+    fits = {r: pd.read_csv(tmp_path / r / "fit.csv") for r in ("mean", "every_replication")}
+    distances = {r: json.loads((tmp_path / r / "manifest.json").read_text())["best_distance"] for r in fits}
+    # 2019's exits are far under the bound at these settings: both readings give the same distance.
+    assert fits["mean"].query("quantity == 'voluntary_exit_share_in_year'")["simulated"].max() < 1 / 3
+    assert distances["mean"] == pytest.approx(distances["every_replication"])
