@@ -117,7 +117,7 @@ SEARCHED = (
         "threshold",
         ("salience",),
         at_edge="the span reaches 20 because a search on 0-5 ended at 4.92; the calibration to 2020 puts it at "
-        "0.52, within 3% of the lower edge yet a response to jumps, not none (its near-best sets 0.39-1.16)",
+        "0.51, within 3% of the lower edge yet a response to jumps, not none (its near-best sets 0.49-0.53)",
     ),
     Searched(
         "contagion_strength", 0.0, 0.8, False,
@@ -143,8 +143,8 @@ SEARCHED = (
         "the curvature of that rise: 24 people aided by April 2019, 2,839 by September and 16,528 in the year; "
         "from concave to a rise that stays flat for a quarter of the select period",
         at_edge="not identified when the select period is shorter than the 90-day wait (the calibration to 2020: "
-        "0.08 years): the rise is over before cover begins, whatever its curvature; the confidence set spans the "
-        "whole span and a set at 2.9 fits within 0.002 of summed z^2 (docs/calibration.md)",
+        "0.075 years): the rise is over before cover begins, whatever its curvature; its near-best sets span the "
+        "whole span (docs/calibration.md)",
     ),
     Searched(
         "select_ultimate_factor", 0.05, 1.0, True,

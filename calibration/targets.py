@@ -33,11 +33,11 @@ columns, with the model's term too.
 
 Distance: the mean over the targets used of z^2, z = log((s + c) / (o + c)) / sigma, with s
 the simulated value averaged over replications (for a bound read in every replication,
-the largest replication's), o the observed value, and c half an agent-event for counts (so a run with none stays
-finite; half a person when read Poisson-free) or a thousandth of the observed value for
-amounts (an amount or rate observed as 0 is not used). A missing simulated value (a rate
-with no members left) counts as 0. The distance is 0 for a perfect match and grows with
-every error.
+the largest replication's), o the observed value, and c half an agent-event for counts
+(so a run with none stays finite; half a person when read Poisson-free) or a thousandth
+of the observed value for amounts (an amount or rate observed as 0 is not used). A
+missing simulated value (a rate with no members left) counts as 0. The distance is 0 for
+a perfect match and grows with every error.
 """
 
 from __future__ import annotations

@@ -794,3 +794,12 @@ def test_the_exit_bound_reading_reaches_the_manifest_and_leaves_a_fit_under_the_
     # 2019's exits are far under the bound at these settings: both readings give the same distance.
     assert fits["mean"].query("quantity == 'voluntary_exit_share_in_year'")["simulated"].max() < 1 / 3
     assert distances["mean"] == pytest.approx(distances["every_replication"])
+
+
+def test_the_command_line_offers_exactly_the_estimators_and_bound_readings_the_targets_know():
+    from huzhu.cli import _parser
+
+    calibrate = _parser()._subparsers._group_actions[0].choices["calibrate"]
+    choices = {action.dest: tuple(action.choices) for action in calibrate._actions if action.choices}
+    assert choices["estimator"] == tg.ESTIMATORS
+    assert choices["exit_bound"] == tg.BOUND_READINGS
