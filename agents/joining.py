@@ -47,3 +47,32 @@ def join_probability(marketing, word_of_mouth_rate: float, member_neighbour_shar
     """
     hazard = (marketing + word_of_mouth_rate * np.asarray(member_neighbour_share)) * np.asarray(attractiveness)
     return -np.expm1(-hazard * np.asarray(propensity))
+
+
+def relative_age_window(joiner_age, parent, generation_gap: float, generation_spread: float):
+    """Ages a relative a generation away may have: [low, high] around the joiner's age
+    plus the gap for a parent, minus it for a child (same unit as the ages).
+
+    Args:
+        joiner_age: Age of each enrolling joiner.
+        parent: Whether each enrols a parent (else a child) (bool).
+        generation_gap: Parents' age at a child's birth.
+        generation_spread: Half-width of the window around it.
+    """
+    centre = np.asarray(joiner_age, dtype=np.float64) + np.where(parent, generation_gap, -generation_gap)
+    return centre - generation_spread, centre + generation_spread
+
+
+def pick_in_age_window(candidate_ages, low, high, u) -> np.ndarray:
+    """Position of the relative among candidates sorted by age: uniform among those whose
+    age lies in [low, high] (u uniform on [0, 1)), -1 where none does.
+
+    Args:
+        candidate_ages: Ages of the agents who may be enrolled, ascending.
+        low, high: Each joiner's window (`relative_age_window`).
+        u: One uniform per joiner.
+    """
+    first = np.searchsorted(candidate_ages, low, side="left")
+    count = np.searchsorted(candidate_ages, high, side="right") - first
+    position = first + np.minimum((np.asarray(u) * count).astype(np.int64), np.maximum(count - 1, 0))
+    return np.where(count > 0, position, -1)

@@ -111,10 +111,12 @@ class MemberAgent(mesa.Agent):
             covered = population.state[i] == State.COVERED
             if covered:
                 events["expected_claims"] += float(p_ill)
+                events["expected_claims_family"] += float(p_ill) * population.enrolled_by_family[i]
                 events["expected_benefits_cny"] += float(p_ill * population.benefit_cny(i))
             if rng.random() < p_ill:
                 if covered:
                     events["benefits_cny"].append(float(population.benefit_cny(i)))
+                    events["claims_family"] += int(population.enrolled_by_family[i])
                     population.leave(one, ExitReason.CLAIM, period)
                 else:
                     events["refunds_cny"].append(float(population.paid_this_membership_cny[i]))
@@ -135,12 +137,13 @@ class MemberAgent(mesa.Agent):
         ):
             events["rejoins"] += population.enter(one, period)
             events["joins"] += 1
-            neighbours = population.network.neighbours(i)
-            if len(neighbours) and rng.random() < p["family_enrolment_prob"]:
-                relative = neighbours[rng.integers(len(neighbours))]
-                if population.may_join(relative, period):
-                    events["rejoins"] += population.enter(np.array([relative]), period)
-                    events["joins_family"] += 1
+            u_family = rng.random()
+            if u_family < p["family_enrolment_prob"]:
+                enrolled, rejoined = population.enrol_relatives(
+                    one, np.array([u_family / p["family_enrolment_prob"]]), period
+                )
+                events["joins_family"] += enrolled
+                events["rejoins"] += rejoined
         self._age_one_period(period, one)
         self._consider_and_buy_insurance(rng, events)
 

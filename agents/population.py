@@ -104,6 +104,8 @@ class Population:
         self.member_neighbours = np.zeros(n, dtype=np.int32)
         self.exited_neighbours = np.zeros(n, dtype=np.int32) if threshold_model else None
         self.member_weight_total = 0.0  # sum of members' sharing weights, kept by `census`
+        self.enrolled_by_family = np.zeros(n, dtype=bool)
+        self._age_order = None  # agents sorted by age, built on the first generation choice
         self._tabulate_age_functions()
 
     # ------------------------------------------------------------------ creation
@@ -353,9 +355,15 @@ class Population:
         return joining.join_probability(marketing, p["word_of_mouth_rate"], member_share, attractiveness, propensity)
 
     # ------------------------------------------------------------------ transitions
-    def enter(self, idx: np.ndarray, period: int) -> int:
+    def enter(self, idx: np.ndarray, period: int, by_family: bool = False) -> int:
         """Agents at `idx` join: a new waiting period starts, also for those who were
         members before (they declare their health again and wait 90 days again).
+
+        Args:
+            idx: Agents joining.
+            period: This period.
+            by_family: Whether a relative enrolled them (else they joined by their own
+                decision); kept until they join again.
 
         Returns:
             How many of them were members before (re-joins; agents).
@@ -368,6 +376,7 @@ class Population:
         self.join_period[idx] = period
         self.first_join_period[idx[~returning]] = period
         self.paid_this_membership_cny[idx] = 0.0
+        self.enrolled_by_family[idx] = by_family
         self._add_to_neighbours(self.member_neighbours, idx, 1)
         return int(np.count_nonzero(returning))
 
@@ -448,12 +457,14 @@ class Population:
             benefit per claimant; "refunds_cny": refund per ill waiting member (CNY per
             person); "exit_reasons": ExitReason per leaver; "expected_claims": sum over
             covered members of illness probability (agents); "expected_benefits_cny": sum
-            over covered members of illness probability x benefit (CNY per person)}.
+            over covered members of illness probability x benefit (CNY per person);
+            "expected_claims_family": the part of "expected_claims" from members a relative
+            enrolled (agents)}.
         """
         if self.params["contagion_model"] == "hazard":
             self.exposure *= np.float32(np.exp(-1.0 / self.params["contagion_decay_periods"]))
         claimants, ill_in_waiting, leavers, reasons = [], [], [], []
-        expected_claims = expected_benefits = 0.0
+        expected_claims = expected_benefits = expected_claims_family = 0.0
         for start, stop in self.chunks():
             members = start + np.flatnonzero(self.is_member(slice(start, stop)))
             u = self.streams.uniforms(Stream.MEMBERSHIP, period, start, stop)[members - start]
@@ -463,6 +474,7 @@ class Population:
             claimants.append(members[ill & covered])
             ill_in_waiting.append(members[ill & ~covered])
             expected_claims += float(p_ill[covered].sum())
+            expected_claims_family += float(p_ill[covered & self.enrolled_by_family[members]].sum())
             expected_benefits += float((p_ill * self.benefit_cny(members))[covered].sum())
             healthy = members[~ill]
             u_stay = (u[~ill] - p_ill[~ill]) / (1.0 - p_ill[~ill])
@@ -478,6 +490,7 @@ class Population:
             "exit_reasons": np.concatenate(reasons),
             "expected_claims": expected_claims,
             "expected_benefits_cny": expected_benefits,
+            "expected_claims_family": expected_claims_family,
         }
         result["benefits_cny"] = self.benefit_cny(result["claimants"])
         result["refunds_cny"] = self.paid_this_membership_cny[result["ill_in_waiting"]].copy()
@@ -490,15 +503,15 @@ class Population:
         """Eligible adults join by marketing and word of mouth; some enrol a relative.
 
         One uniform per adult: joins if u < p_join; a joiner enrols a relative if
-        u / p_join < family_enrolment_prob, the neighbour at position
-        floor(u / (p_join x family_enrolment_prob) x degree) of its list.
+        u / p_join < family_enrolment_prob, and u / (p_join x family_enrolment_prob),
+        uniform on [0, 1), chooses whom (`relatives_of`).
 
         Returns:
             (agents who joined by their own decision, relatives they enrolled, how many of
             both had been members before).
         """
         p_family = self.params["family_enrolment_prob"]
-        joiners, relatives = [], []
+        joiners, enrolling, choice = [], [], []
         for start, stop in self.chunks():
             s = slice(start, stop)
             deciders = start + np.flatnonzero(
@@ -509,19 +522,71 @@ class Population:
             joins = u < p_join
             joined = deciders[joins]
             u_family = u[joins] / p_join[joins]
-            enrolling = (u_family < p_family) & (self.degree[joined] > 0)
-            who = joined[enrolling]
-            pick = np.minimum(
-                (u_family[enrolling] / p_family * self.degree[who]).astype(np.int64), self.degree[who] - 1
-            )
+            enrols = u_family < p_family
             joiners.append(joined)
-            relatives.append(self.network.indices[self.network.indptr[who] + pick])
+            enrolling.append(joined[enrols])
+            choice.append(u_family[enrols] / p_family)
         joined = np.concatenate(joiners)
-        picked = np.unique(np.concatenate(relatives))
+        rejoined = self.enter(joined, period)
+        relatives, relatives_rejoined = self.enrol_relatives(np.concatenate(enrolling), np.concatenate(choice), period)
+        return len(joined), relatives, rejoined + relatives_rejoined
+
+    def enrol_relatives(self, joiners: np.ndarray, u: np.ndarray, period: int) -> tuple[int, int]:
+        """Joiners who have just entered enrol the relatives `relatives_of` chooses, those
+        of them who may join (a relative two joiners choose is enrolled once).
+
+        Args:
+            joiners: Agents enrolling a relative.
+            u: One uniform on [0, 1) per joiner.
+            period: This period.
+
+        Returns:
+            (relatives enrolled, how many of them had been members before).
+        """
+        picked = self.relatives_of(joiners, u, period)
+        picked = np.unique(picked[picked >= 0])
         picked = picked[self.may_join(picked, period)]
-        picked = np.setdiff1d(picked, joined, assume_unique=True)
-        rejoined = self.enter(joined, period) + self.enter(picked, period)
-        return len(joined), len(picked), rejoined
+        return len(picked), self.enter(picked, period, by_family=True)
+
+    def relatives_of(self, joiners: np.ndarray, u: np.ndarray, period: int) -> np.ndarray:
+        """The relative each joiner would enrol (agent index; -1 for none), by `relative_choice`.
+
+        neighbour: the tie at position floor(u x degree) of the joiner's list (none
+        without ties; whether the tie may join is the caller's check). generation: a
+        parent if u < family_parent_share, else a child; u rescaled within that branch
+        picks uniformly among the agents who may join now whose age lies in the window a
+        generation away (`joining.relative_age_window`): none if the window holds none.
+
+        Args:
+            joiners: Agents enrolling a relative.
+            u: One uniform on [0, 1) per joiner.
+            period: This period.
+        """
+        p = self.params
+        joiners = np.asarray(joiners, dtype=np.int64)
+        relatives = np.full(len(joiners), -1, dtype=np.int64)
+        if p["relative_choice"] == "neighbour":
+            degree = self.degree[joiners].astype(np.int64)
+            tied = degree > 0
+            pick = np.minimum((u[tied] * degree[tied]).astype(np.int64), degree[tied] - 1)
+            relatives[tied] = self.network.indices[self.network.indptr[joiners[tied]] + pick]
+            return relatives
+        if not len(joiners):
+            return relatives
+        q = p["family_parent_share"]
+        parent = u < q
+        within = np.where(parent, u / max(q, 1e-300), (u - q) / max(1.0 - q, 1e-300))
+        if self._age_order is None:
+            self._age_order = np.argsort(self.age_periods, kind="stable").astype(np.int32)  # everyone ages alike
+        candidates = self._age_order[self.may_join(self._age_order, period)]
+        low, high = joining.relative_age_window(
+            self.age_periods[joiners], parent,
+            p["generation_gap_years"] * PERIODS_PER_YEAR, p["generation_spread_years"] * PERIODS_PER_YEAR,
+        )  # fmt: skip
+        position = joining.pick_in_age_window(self.age_periods[candidates], low, high, within)
+        found = position >= 0
+        relatives[found] = candidates[position[found]]
+        return relatives
 
     def age_one_period(self, period: int) -> int:
         """Everyone ages half a month; members reaching the maximum age leave.

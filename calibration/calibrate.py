@@ -43,7 +43,7 @@ from huzhu.calibration.targets import (
 from huzhu.experiments.executors import SequentialExecutor
 from huzhu.experiments.seeding import replication_seeds
 from huzhu.model.calendar import Calendar
-from huzhu.model.parameters import ParameterError, resolve_parameters
+from huzhu.model.parameters import DEFAULTS, ParameterError, resolve_parameters
 from huzhu.model.presets import preset_overrides
 
 STAY_RULES = ("constant", "salience")
@@ -58,6 +58,9 @@ class Searched:
         at_edge: Why a best value at an edge of the span is accepted, if it is (the span
             is a bound from the evidence, or the model cannot resolve beyond it); empty
             when a best value there would mean the span is too narrow.
+        requires: (parameter, value) pairs under which the parameter acts at all: it is
+            searched by default only when the calibration's fixed values (or the
+            defaults) meet them.
     """
 
     name: str
@@ -67,6 +70,7 @@ class Searched:
     reason: str
     rules: tuple[str, ...] = STAY_RULES
     at_edge: str = ""
+    requires: tuple[tuple[str, str], ...] = ()
 
 
 #: What the data cannot give directly. Spans hold every value the record and the cited
@@ -84,6 +88,12 @@ SEARCHED = (
         "adults in a year without word of mouth",
     ),
     Searched("word_of_mouth_rate", 0.0, 1.0, False, "growth to 50M in April and 100M in November 2019"),
+    Searched(
+        "family_parent_share", 0.0, 1.0, False,
+        "19.2% of the aided had been enrolled by family (bbs.bj-qlm.com 2019-11): parents a generation older claim "
+        "more than children a generation younger; from children only to parents only",
+        requires=(("relative_choice", "generation"),),
+    ),
     Searched(
         "join_age_gradient", 0.0, 0.1, False,
         "members' mean age 34.4 in 2020; 0.1 a year makes a 59-year-old 60 times less likely to join than an "
@@ -188,9 +198,14 @@ def searched_for(stay_rule: str) -> dict[str, Searched]:
     return {s.name: s for s in SEARCHED if stay_rule in s.rules}
 
 
-def default_parameters(stay_rule: str) -> tuple[str, ...]:
-    """Every parameter searched under `stay_rule`."""
-    return tuple(searched_for(stay_rule))
+def default_parameters(stay_rule: str, fixed: dict[str, Any] | None = None) -> tuple[str, ...]:
+    """Every parameter searched under `stay_rule` that acts under the `fixed` values (the
+    defaults where not fixed: `Searched.requires`)."""
+    values = {**DEFAULTS, **(fixed or {})}
+    return tuple(
+        name for name, spec in searched_for(stay_rule).items()
+        if all(values.get(key) == value for key, value in spec.requires)
+    )  # fmt: skip
 
 
 #: CMA-ES's initial step, as a share of each searched span (of its logarithm for a log
@@ -271,7 +286,7 @@ class CalibrationSettings:
 
     def __post_init__(self) -> None:
         if not self.parameters and self.stay_rule in STAY_RULES:
-            object.__setattr__(self, "parameters", default_parameters(self.stay_rule))
+            object.__setattr__(self, "parameters", default_parameters(self.stay_rule, self.fixed))
 
     def validate(self) -> None:
         """Raise ParameterError naming the setting that is not allowed."""
@@ -302,6 +317,9 @@ class CalibrationSettings:
             )
         if not self.parameters:
             raise ParameterError("parameters: name at least one parameter to calibrate")
+        both = sorted(set(self.parameters) & set(self.fixed))
+        if both:
+            raise ParameterError(f"fixed: {', '.join(both)} cannot be both fixed and calibrated")
         for name, value in self.start.items():
             if name not in self.parameters:
                 raise ParameterError(f"start: {name} is not calibrated here: allowed {', '.join(self.parameters)}")

@@ -43,6 +43,7 @@ UNITS = {
     "mean_member_age": "years",
     "consider_rate_members": "share",
     "consider_rate_nonmembers": "share",
+    "aided_enrolled_by_family_share": "share",
 }
 EVENTS = ("launch", "rename")
 

@@ -19,6 +19,7 @@ stands for: a target resting on n agent-events has a relative error of
 | shared_per_case | `shared_total` over `cases_announced` of the period holding the date (as derived) |
 | mean_member_age | mean of `mean_member_age` over the periods of the year |
 | consider_rate_members, consider_rate_nonmembers | the rate at the end of the period holding the date |
+| aided_enrolled_by_family_share | sum of `claims_family` over sum of `claims`, launch to the date's period |
 
 Claims are rare: at 400,000 agents, 2019's 16,528 people aided are 17 agent-claims, and
 one claim more or less moves the year's share per member by 6%. With the `expected`
@@ -73,6 +74,10 @@ OBSERVATION_SIGMA = {
     "mean_member_age": 0.03,  # assumption: one year in 34.4
     "consider_rate_members": 0.15,  # assumption: a reported survey answer, wording unknown
     "consider_rate_nonmembers": 0.15,  # assumption: "about 20%"
+    # assumption: a platform figure whose reference date (the source's month) and whose
+    # "family" (spouse, parents, children) are not stated; the record's own draw adds 1 / n
+    # for the n family-enrolled aided.
+    "aided_enrolled_by_family_share": 0.1,
 }
 LAUNCH_PERIOD_SIGMA = 0.25  # assumption: most of the launch half month's joining came in its first days
 COUNTS = ("members", "cases_per_period", "cumulative_aided", "aided_in_year")
@@ -87,6 +92,8 @@ YEAR_SUMS = {
 EXPECTED_COLUMNS = {
     "cases_announced": "expected_cases_announced",
     "cumulative_aided": "expected_cumulative_aided",
+    "claims": "expected_claims",
+    "claims_family": "expected_claims_family",
     "share_per_member": "expected_share_per_member",
     "shared_total": "expected_shared_total",
     "fee_revenue": "expected_fee_revenue",
@@ -96,7 +103,7 @@ ESTIMATORS = ("expected", "realised")
 CLAIM_QUANTITIES = (
     "share_per_member_per_period", "cases_per_period", "cumulative_aided", "share_per_member_per_year",
     "aided_in_year", "total_shared_in_year", "mean_sharing_members_in_year", "management_fees_in_year",
-    "shared_per_case",
+    "shared_per_case", "aided_enrolled_by_family_share",
 )  # fmt: skip
 PERIOD_VALUES = {
     "share_per_member_per_period": "share_per_member",
@@ -224,6 +231,9 @@ def _events_behind(quantity: str, date: dt.date, value: float, cases: dict) -> f
         return np.inf  # the ratio of total to share is the pool whatever the cases: it rests on all members
     if quantity in ("share_per_member_per_period", "shared_per_case"):
         return cases.get((date, "cases_per_period"), 0.0)
+    if quantity == "aided_enrolled_by_family_share":
+        aided = [(d, v) for (d, q), v in cases.items() if q == "cumulative_aided" and d <= date]
+        return value * max(aided)[1] if aided else 0.0  # the family-enrolled aided by the latest count
     return cases.get((dt.date(date.year, 12, 31), "aided_in_year"), 0.0)
 
 
@@ -252,6 +262,9 @@ def simulated_value(target: Target, table: pd.DataFrame, calendar: Calendar) -> 
     if quantity == "shared_per_case":
         cases = column("cases_announced")[period]
         return float(column("shared_total")[period] / cases) if cases > 0 else np.nan
+    if quantity == "aided_enrolled_by_family_share":
+        claims = column("claims")[: period + 1].sum()
+        return float(column("claims_family")[: period + 1].sum() / claims) if claims > 0 else np.nan
     if calendar.period_of(dt.date(target.date.year, 12, 31)) >= len(table):
         return np.nan  # the run stops before the year is complete
     in_year = pd.to_datetime(table["date"]).dt.year.to_numpy() == target.date.year

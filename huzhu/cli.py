@@ -162,6 +162,15 @@ def _parser() -> argparse.ArgumentParser:
         help="a searched parameter's value in the first candidate (repeatable; the others are sampled)",
     )
     calibrate.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="hold a parameter that is not searched at this value in every run (repeatable; recorded in the "
+        "manifest's fixed values, which the xianghubao preset takes)",
+    )
+    calibrate.add_argument(
         "--estimator",
         choices=("expected", "realised"),
         default="expected",
@@ -351,7 +360,7 @@ def _calibrate(args: argparse.Namespace) -> int:
         until=until, budget=args.budget, replications=args.replications, n_agents=args.agents, seed=args.seed,
         stay_rule=args.stay_rule, parameters=tuple(args.parameters.split(",")) if args.parameters else (),
         start=_start_values(args.start), estimator=args.estimator, exit_bound_reading=args.exit_bound,
-        refine=args.refine,
+        fixed=_parse_overrides(args.overrides), refine=args.refine,
         polish=args.polish, explore=args.explore,
     )  # fmt: skip
     parameters = settings.parameters

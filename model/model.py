@@ -45,6 +45,7 @@ REPORTED_COLUMNS = (
     *EXIT_COLUMNS.values(),
     "aged_out",
     "claims",
+    "claims_family",
     "cases_announced",
     "payouts",
     "refunds",
@@ -66,6 +67,7 @@ REPORTED_COLUMNS = (
     # Poisson-free counterparts of the claim accounts: the same rules applied to the
     # expectation of each period's claims given who is covered (calibration targets).
     "expected_claims",
+    "expected_claims_family",
     "expected_cases_announced",
     "expected_cumulative_aided",
     "expected_shared_total",
@@ -163,6 +165,8 @@ class MutualAidModel(mesa.Model):
             )
         )
         self.tally["claims"] = len(events["claimants"])
+        self.tally["claims_family"] = int(np.count_nonzero(self.population.enrolled_by_family[events["claimants"]]))
+        self.tally["expected_claims_family"] = events["expected_claims_family"] * self.people_per_agent
         self._count_exits(np.full(len(events["ill_in_waiting"]), ExitReason.ILL_IN_WAITING))
         self._count_exits(events["exit_reasons"])
         self._record_expected_cost(events["expected_benefits_cny"])
@@ -194,7 +198,7 @@ class MutualAidModel(mesa.Model):
         `shuffle_do`), then the platform books what they did."""
         self.period_events = {
             "benefits_cny": [], "refunds_cny": [], "exit_reasons": [], "buyers_were_members": [],
-            "expected_claims": 0.0, "expected_benefits_cny": 0.0,
+            "expected_claims": 0.0, "expected_benefits_cny": 0.0, "expected_claims_family": 0.0, "claims_family": 0,
             "joins": 0, "joins_family": 0, "rejoins": 0, "aged_out": 0,
         }  # fmt: skip
         self.agents_by_type[MemberAgent].shuffle_do("step")
@@ -209,6 +213,8 @@ class MutualAidModel(mesa.Model):
             )
         )
         self.tally["claims"] = len(events["benefits_cny"])
+        self.tally["claims_family"] = events["claims_family"]
+        self.tally["expected_claims_family"] = events["expected_claims_family"] * self.people_per_agent
         self._count_exits(np.array(events["exit_reasons"], dtype=np.int8))
         self._record_expected_cost(events["expected_benefits_cny"])
         for column in ("joins", "joins_family", "rejoins", "aged_out"):
@@ -248,7 +254,8 @@ class MutualAidModel(mesa.Model):
         population = self.population
         tally["joins"] += tally["joins_family"]
         tally["exits"] = sum(tally[c] for c in EXIT_COLUMNS.values())
-        for column in ("joins", "joins_family", "rejoins", "exits", *EXIT_COLUMNS.values(), "aged_out", "claims"):
+        counted = ("joins", "joins_family", "rejoins", "exits", *EXIT_COLUMNS.values(), "aged_out", "claims")
+        for column in (*counted, "claims_family"):
             tally[column] *= scale
         census = population.census()
         tally["waiting"] = census["waiting"] * scale

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from huzhu import MemberAgent, MutualAidModel
+from huzhu.agents.population import NO_PERIOD
 from huzhu.agents.sharing import ChargeSignal
 from huzhu.agents.states import ExitReason, State
 
@@ -24,6 +25,8 @@ RUNS = [
     ("age_banded", 5, dict(n_agents=5_000, sharing_rule="age_banded")),
     ("member_floor_0.9", 6, dict(n_agents=5_000, closure_rule="member_floor", closure_member_floor=0.9)),
     ("threshold_contagion", 7, dict(n_agents=4_000, preset="threshold_contagion")),
+    # Relatives a generation away, enrolled by half the joiners.
+    ("generation_family", 10, dict(n_agents=4_000, relative_choice="generation", family_enrolment_prob=0.5)),
     ("no_cap_homogeneous", 8, dict(n_agents=4_000, preset="homogeneous_risk", annual_cap_cny=float("inf"))),
     # Unscreened, five times the covered illness: many claims, capped at 20 CNY; a 6-month
     # wait, so that many members fall ill in it after paying shares and are refunded.
@@ -266,6 +269,22 @@ def test_exits_are_the_sum_of_exits_by_reason(run):
 def test_family_joins_are_part_of_joins(run):
     t = run.table
     assert (t.joins_family <= t.joins).all()
+
+
+def test_claims_of_the_family_enrolled_are_part_of_the_claims(run):
+    t = run.table
+    assert (t.claims_family <= t.claims).all()
+    assert (t.expected_claims_family <= t.expected_claims * (1 + REL)).all()
+    assert (t.expected_claims_family >= 0).all()
+
+
+def test_the_family_enrolled_are_those_whose_last_join_was_by_a_relative(run):
+    # Every member flagged joined in a period with family joins; none flagged who never joined.
+    pop, t = run.model.population, run.table
+    flagged = pop.enrolled_by_family
+    assert not (flagged & (pop.first_join_period == NO_PERIOD)).any()
+    family_periods = set(t.period[t.joins_family > 0])
+    assert set(np.unique(pop.join_period[flagged])) <= family_periods
 
 
 def test_every_agent_is_in_exactly_one_state_after_every_step(run):

@@ -133,6 +133,51 @@ def test_rejoins_are_reported_and_are_part_of_joins():
     assert table.loc[:2, "rejoins"].sum() == 0  # nobody has left yet in the launch periods
 
 
+# ----------------------------------------------------------------------------- whom a joiner enrols
+def test_a_generation_choice_enrols_a_parent_below_the_parent_share_and_a_child_above_it():
+    model = MutualAidModel(n_agents=20_000, rng=4, relative_choice="generation", family_parent_share=0.3)
+    pop, p = model.population, model.params
+    adults = np.flatnonzero(pop.may_join(slice(None), 0) & (pop.age_periods >= pop.adult_age_periods))
+    joiners = np.repeat(adults[(pop.age_years[adults] >= 30) & (pop.age_years[adults] < 31)][:50], 20)
+    u = np.tile((np.arange(20) + 0.5) / 20, len(joiners) // 20)
+    relatives = pop.relatives_of(joiners, u, 0)
+    assert (relatives >= 0).all()  # at 30 both windows hold agents who may join
+    assert pop.may_join(relatives, 0).all()
+    gap, spread = p["generation_gap_years"], p["generation_spread_years"]
+    difference = pop.age_years[relatives] - pop.age_years[joiners]
+    parent = u < p["family_parent_share"]
+    assert np.all(np.abs(difference[parent] - gap) <= spread + 1e-9)
+    assert np.all(np.abs(difference[~parent] + gap) <= spread + 1e-9)
+
+
+def test_no_relative_is_enrolled_where_the_generation_holds_nobody_who_may_join():
+    # Joiners of 18 have no children a generation younger: every child draw finds none.
+    model = MutualAidModel(n_agents=20_000, rng=4, relative_choice="generation", family_parent_share=0.0)
+    pop = model.population
+    young = np.flatnonzero(pop.may_join(slice(None), 0) & (np.floor(pop.age_years) == 18))[:20]
+    assert (pop.relatives_of(young, np.full(len(young), 0.5), 0) == -1).all()
+
+
+def test_a_family_enrolment_flags_the_relative_and_an_own_join_clears_the_flag():
+    model = _model()
+    pop = model.population
+    i = np.flatnonzero(pop.in_age_range())[:1]
+    pop.enter(i, period=1, by_family=True)
+    assert pop.enrolled_by_family[i[0]]
+    pop.state[i], pop.exit_reason[i], pop.exit_period[i] = State.EXITED, ExitReason.OTHER, 5
+    pop.enter(i, period=8)
+    assert not pop.enrolled_by_family[i[0]]
+
+
+def test_a_neighbour_choice_enrols_the_tie_at_the_drawn_position():
+    model = _model()
+    pop = model.population
+    joiner = np.flatnonzero(pop.degree >= 2)[:1]
+    ties = pop.network.neighbours(int(joiner[0]))
+    u = np.array([0.0, np.nextafter(1.0, 0.0)])
+    np.testing.assert_array_equal(pop.relatives_of(np.repeat(joiner, 2), u, 0), [ties[0], ties[-1]])
+
+
 # ----------------------------------------------------------------------------- what members see
 def test_no_member_leaves_for_the_price_once_the_platform_pays_every_share():
     model = MutualAidModel(n_agents=20_000, rng=1, price_attention=1.0, stay_rule="constant")

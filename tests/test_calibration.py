@@ -46,7 +46,7 @@ def write(tmp_path: Path, body: str, header: str = HEADER) -> Path:
 # ----------------------------------------------------------------------------- loader
 def test_the_shipped_observations_load_with_every_valued_row_and_no_event():
     table = obs.load_observations()
-    assert len(table) == 28  # 25 rows of the 2018-2020 file less 2 events, 3 survey facts, 2 derived
+    assert len(table) == 29  # 25 rows of the 2018-2020 file less 2 events, 4 survey facts, 2 derived
     assert set(table["quantity"]) <= set(obs.UNITS)
     assert table["value"].ge(0).all()
 
@@ -660,12 +660,15 @@ def test_akaike_weights_favour_the_better_fit_net_of_its_parameters():
 
 
 def test_no_shipped_calibrated_value_sits_at_the_edge_of_its_span_without_a_stated_reason():
-    from huzhu.calibration.calibrate import searched_for
+    from huzhu.calibration.calibrate import default_parameters, searched_for
     from huzhu.model.presets import xianghubao_calibration
 
     manifest = xianghubao_calibration()
-    searched = searched_for(manifest["settings"]["stay_rule"])
-    assert tuple(manifest["settings"]["parameters"]) == tuple(searched), "the shipped spans are not the code's"
+    settings = manifest["settings"]
+    searched = searched_for(settings["stay_rule"])
+    assert tuple(settings["parameters"]) == default_parameters(settings["stay_rule"], settings["fixed"]), (
+        "the shipped spans are not the code's"
+    )
     for name, value in manifest["best"].items():
         spec = searched[name]
         position = np.log(value / spec.low) / np.log(spec.high / spec.low) if spec.log else (
@@ -803,3 +806,40 @@ def test_the_command_line_offers_exactly_the_estimators_and_bound_readings_the_t
     choices = {action.dest: tuple(action.choices) for action in calibrate._actions if action.choices}
     assert choices["estimator"] == tg.ESTIMATORS
     assert choices["exit_bound"] == tg.BOUND_READINGS
+
+
+def test_the_family_share_of_the_aided_is_the_cumulative_family_claims_over_all_claims():
+    calendar = Calendar(dt.date(2018, 10, 16))
+    dates = pd.to_datetime([calendar.date(p) for p in range(40)])
+    table = pd.DataFrame({"date": dates, "claims": np.full(40, 4.0), "claims_family": np.r_[np.zeros(20), np.ones(20)],
+                          "expected_claims": np.full(40, 2.0), "expected_claims_family": np.full(40, 0.5)})  # fmt: skip
+    date = dt.date(2019, 11, 30)
+    period = calendar.period_of(date)
+    realised = tg.Target("aided_enrolled_by_family_share", date, 0.192, 0.1, 0.0, "s", "realised")
+    assert tg.simulated_value(realised, table, calendar) == pytest.approx((period + 1 - 20) / (4.0 * (period + 1)))
+    expected = tg.Target("aided_enrolled_by_family_share", date, 0.192, 0.1, 0.0, "s", "expected")
+    assert tg.simulated_value(expected, table, calendar) == pytest.approx(0.25)
+    # Its record's own draw: the family-enrolled among the aided counted by 22 Nov 2019.
+    target = next(t for t in tg.build_targets(obs.load_observations(), 500.0, 3, estimator="expected")
+                  if t.quantity == "aided_enrolled_by_family_share")  # fmt: skip
+    assert target.sigma == pytest.approx(np.hypot(0.1, 1 / np.sqrt(0.192 * 11_928)))
+
+
+def test_the_parent_share_is_calibrated_only_where_relatives_are_chosen_by_generation():
+    assert "family_parent_share" not in CalibrationSettings(stay_rule="constant").parameters
+    generation = CalibrationSettings(stay_rule="constant", fixed={"relative_choice": "generation"})
+    assert "family_parent_share" in generation.parameters
+    generation.validate()
+    with pytest.raises(ParameterError, match="fixed: word_of_mouth_rate cannot be both fixed and calibrated"):
+        CalibrationSettings(fixed={"word_of_mouth_rate": 0.3}).validate()
+
+
+def test_values_held_by_set_reach_the_manifest_and_the_runs(tmp_path, capsys):
+    assert main(["calibrate", "--until", "2019-06-30", "--budget", "1", "--replications", "1", "--agents", "3000",
+                 "--parameters", "family_parent_share", "--set", "relative_choice=generation",
+                 "--executor", "sequential", "--quiet", "--out", str(tmp_path / "c")]) == 0  # fmt: skip
+    manifest = json.loads((tmp_path / "c" / "manifest.json").read_text())
+    assert manifest["settings"]["fixed"] == {"relative_choice": "generation"}
+    assert main(["calibrate", "--set", "relative_choice=cousin", "--out", str(tmp_path / "d")]) != 0
+    assert "relative_choice='cousin' is not allowed: one of 'neighbour', 'generation'" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()

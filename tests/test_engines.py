@@ -47,11 +47,15 @@ OUTPUTS = (
     "aged out",
     "expected cost 2020",
     "expected claims",
+    "joins by family",
+    "expected claims of the family-enrolled",
 )
 PRICE_PERTURBATION = 3.0
 
 
-def outputs(engine: str, seed: int, perturb: bool = False, stay_rule: str = "constant") -> np.ndarray:
+def outputs(
+    engine: str, seed: int, perturb: bool = False, stay_rule: str = "constant", relative_choice: str = "neighbour"
+) -> np.ndarray:
     """The compared outputs of one run (people, or CNY per member per period)."""
     if perturb:
         # A deliberately wrong rule: the price part of the exit hazard tripled.
@@ -63,7 +67,9 @@ def outputs(engine: str, seed: int, perturb: bool = False, stay_rule: str = "con
 
         Population.exit_hazards = tripled_price
     try:
-        table = MutualAidModel(n_agents=N_AGENTS, rng=seed, engine=engine, stay_rule=stay_rule, **SETTINGS).run()
+        table = MutualAidModel(
+            n_agents=N_AGENTS, rng=seed, engine=engine, stay_rule=stay_rule, relative_choice=relative_choice, **SETTINGS
+        ).run()
     finally:
         if perturb:
             Population.exit_hazards = original
@@ -82,6 +88,8 @@ def outputs(engine: str, seed: int, perturb: bool = False, stay_rule: str = "con
             table["aged_out"].sum(),
             year_2020["expected_cost_per_member"].mean(),
             table["expected_claims"].sum(),
+            table["joins_family"].sum(),
+            table["expected_claims_family"].sum(),
         ]
     )
 
@@ -100,6 +108,8 @@ def runs() -> dict[str, np.ndarray]:
         "vectorised_perturbed": [("vectorised", s, True) for s in VECTORISED_SEEDS],
         "vectorised_salience": [("vectorised", s, False, "salience") for s in VECTORISED_SEEDS],
         "agents_salience": [("agents", s, False, "salience") for s in AGENT_SEEDS],
+        "vectorised_generation": [("vectorised", s, False, "constant", "generation") for s in VECTORISED_SEEDS],
+        "agents_generation": [("agents", s, False, "constant", "generation") for s in AGENT_SEEDS],
     }
     # spawn: fresh workers (no fork of a threaded process); each patches only its own copy.
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -116,9 +126,11 @@ def agreement_p_values(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 THRESHOLD = ALPHA / len(OUTPUTS)
 
 
-@pytest.mark.parametrize("stay_rule", ["constant", "salience"])
-def test_reference_path_and_vectorised_engine_agree_in_distribution(runs, stay_rule):
-    suffix = "" if stay_rule == "constant" else f"_{stay_rule}"
+@pytest.mark.parametrize("variant", ["constant", "salience", "generation"])
+def test_reference_path_and_vectorised_engine_agree_in_distribution(runs, variant):
+    # constant and salience: the stay rules (relatives among ties); generation: the
+    # constant rule with relatives a generation away.
+    suffix = "" if variant == "constant" else f"_{variant}"
     p = agreement_p_values(runs[f"vectorised{suffix}"], runs[f"agents{suffix}"])
     disagreeing = {name: float(v) for name, v in zip(OUTPUTS, p, strict=True) if not v > THRESHOLD}
     assert not disagreeing, f"outputs whose engines differ (Welch p <= {THRESHOLD:.1e}): {disagreeing}"

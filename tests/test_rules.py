@@ -265,6 +265,36 @@ def test_join_probability_increases_with_the_share_of_member_neighbours():
     assert np.all(np.diff(p) > 0)
 
 
+@PROPERTY
+@given(
+    age=st.floats(min_value=0.0, max_value=80.0),
+    parent=st.booleans(),
+    gap=st.floats(min_value=15.0, max_value=40.0),
+    spread=st.floats(min_value=0.5, max_value=15.0),
+)
+def test_a_relatives_age_window_is_a_generation_above_or_below_plus_minus_the_spread(age, parent, gap, spread):
+    low, high = joining.relative_age_window(np.array([age]), np.array([parent]), gap, spread)
+    centre = age + gap if parent else age - gap
+    assert low[0] == pytest.approx(centre - spread, abs=1e-12)
+    assert high[0] == pytest.approx(centre + spread, abs=1e-12)
+
+
+def test_a_relative_is_drawn_uniformly_among_the_candidates_inside_the_window():
+    ages = np.array([1, 2, 2, 3, 5, 5, 5, 8])  # ascending; ages 2 to 5 sit at positions 1 to 6
+    u = (np.arange(6_000) + 0.5) / 6_000
+    position = joining.pick_in_age_window(ages, np.full(u.size, 2.0), np.full(u.size, 5.0), u)
+    np.testing.assert_array_equal(np.bincount(position, minlength=8), [0, 1000, 1000, 1000, 1000, 1000, 1000, 0])
+    assert np.all(np.diff(position) >= 0)  # a larger draw never picks a younger candidate
+
+
+def test_no_relative_is_drawn_from_an_empty_window_and_the_last_draw_stays_inside():
+    ages = np.array([10, 20, 30])
+    assert joining.pick_in_age_window(ages, np.array([11.0]), np.array([19.0]), np.array([0.5]))[0] == -1
+    assert joining.pick_in_age_window(ages, np.array([-9.0]), np.array([9.0]), np.array([0.5]))[0] == -1
+    last = joining.pick_in_age_window(ages, np.array([10.0]), np.array([30.0]), np.array([np.nextafter(1.0, 0.0)]))
+    assert last[0] == 2
+
+
 # ----------------------------------------------------------------------------- leaving (ODD 7.5)
 @PROPERTY
 @given(q=share01, attention=share01, base=share01, strength=hazard, exposure=hazard)
