@@ -202,11 +202,19 @@ def build_targets(
 #: leaving takes an action, and under such defaults most stay: Samuelson & Zeckhauser 1988,
 #: Madrian & Shea 2001, Handel 2013; the record has no gross flow, and its flat 2020 pool
 #: is met as well by a pool that revolves).
-EXIT_SHARE_BOUND = 1 / 3
-#: The bound's sigma of the log: half a percent over it costs one standard deviation
-#: (assumption: a bound, not a measurement; at 0.02 the least-squares fit to 2020 settled
-#: 1-2% over it, 33.5-33.8% of the members at `make run`'s scale, docs/calibration.md).
-EXIT_SHARE_SIGMA = 0.005
+EXIT_SHARE_LIMIT = 1 / 3
+#: What a calibration holds is the limit less a margin for its seeds: the candidates share
+#: three replication seeds, and a search picks a set whose three sit low (assumption: at
+#: the best set before the margin, whose three seeds gave 32.6% of the members, seeds 1-6
+#: gave 32.5-34.5%, mean 33.4%, and 4,000,000 agents 33.6%: a winner's curse of about 0.8
+#: points; the margin is twice that, docs/calibration.md).
+EXIT_SHARE_MARGIN = 0.015
+EXIT_SHARE_BOUND = EXIT_SHARE_LIMIT - EXIT_SHARE_MARGIN
+#: The bound's sigma of the log: 0.2% over it costs one standard deviation (assumption: a
+#: bound, not a measurement; at 0.02 the least-squares fit to 2020 settled 1-2% over it,
+#: 33.5-33.8% of the members at `make run`'s scale, and at 0.005 0.3-0.9% over it,
+#: 33.4-33.6% at seeds 1-2 of 4,000,000 agents: docs/calibration.md).
+EXIT_SHARE_SIGMA = 0.002
 
 
 def bound_targets(until: dt.date | None, first_year: int = 2019, last_year: int = 2020) -> list[Target]:
@@ -214,7 +222,7 @@ def bound_targets(until: dt.date | None, first_year: int = 2019, last_year: int 
     ends on or before `until` (None: all), as upper-bound targets."""
     return [
         Target("voluntary_exit_share_in_year", dt.date(year, 12, 31), EXIT_SHARE_BOUND, EXIT_SHARE_SIGMA, 0.0,
-               "assumption: bound on voluntary exits (calibration/targets.py: EXIT_SHARE_BOUND)", upper_bound=True)
+               "assumption: a third less a margin (calibration/targets.py: EXIT_SHARE_BOUND)", upper_bound=True)
         for year in range(first_year, last_year + 1)
         if until is None or dt.date(year, 12, 31) <= until
     ]  # fmt: skip
