@@ -141,8 +141,8 @@ SEARCHED = (
         "re-joining, relative to an outsider's joining (no re-join rate is published); between never and as "
         "often as an outsider",
         at_edge="the lower edge is never re-joining, which the record, with no gross flow, does not rule out: its "
-        "stocks hardly tell a re-join from a new join; the calibration to 2020 puts it at 0.017 (near-best sets "
-        "0.001-0.11)",
+        "stocks hardly tell a re-join from a new join; the calibration to 2020 puts it at 0.013 (near-best sets "
+        "0-0.15)",
     ),
     Searched(
         "select_period_years", 0.02, 20.0, True,

@@ -229,15 +229,20 @@ def test_a_member_floor_closes_the_plan_early():
 
 
 # ----------------------------------------------------------------------------- the calibrated scenario
-@pytest.mark.parametrize("seed", SEEDS)
-def test_in_the_calibrated_scenario_contagion_clusters_exits(seed):
-    # Seeds 1-5: leaver-leaver ties within 4 periods over shuffles 1.14-1.18 with contagion,
-    # 1.07-1.11 without; paired by seed 0.054-0.075 above (the calibrated contagion strength,
-    # 0.26, is under a third of its span's bound): well under half the smallest.
-    shuffle_rng = np.random.default_rng(0)
-    none = leaver_tie_excess(run("xianghubao_no_contagion", seed), shuffle_rng, window_periods=4)
-    hazard = leaver_tie_excess(run("xianghubao", seed), shuffle_rng, window_periods=4)
-    assert hazard > none + 0.02
+def test_in_the_calibrated_scenario_contagion_clusters_exits():
+    # Seeds 1-5: leaver-leaver ties within 4 periods over shuffles 1.07-1.13 with contagion,
+    # 1.05-1.09 without; paired by seed 0.013-0.048 above (mean 0.039, sd 0.015; the
+    # calibrated contagion strength, 0.19, is a quarter of its span's bound). Every seed's
+    # excess is positive, and the mean of seeds 1-3 (0.034) lies over 2 standard errors of
+    # a mean of three (0.009) above 0.01.
+    excess = []
+    for seed in SEEDS:
+        shuffle_rng = np.random.default_rng(0)
+        none = leaver_tie_excess(run("xianghubao_no_contagion", seed), shuffle_rng, window_periods=4)
+        hazard = leaver_tie_excess(run("xianghubao", seed), shuffle_rng, window_periods=4)
+        excess.append(hazard - none)
+    assert min(excess) > 0, excess
+    assert np.mean(excess) > 0.01, excess
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -245,9 +250,9 @@ def test_in_the_calibrated_scenario_the_2020_pool_does_not_revolve(seed):
     t = table("xianghubao", seed)
     year = t[t["date"].dt.year == 2020]
     voluntary = year[["exits_price", "exits_contagion", "exits_other"]].sum().sum()
-    # The calibration holds voluntary exits at a third of the mean members at most, and its
-    # fit presses against that bound: seeds 1-5 give 0.326-0.342 (mean 0.334, sd 0.0059).
-    # Three sd over the bound still fails the revolving doors of fits without it (0.45-0.78).
+    # The calibration holds voluntary exits at a third of the mean members less a margin,
+    # and its fit presses against that: seeds 1-5 give 0.314-0.326 (mean 0.320, sd 0.0045).
+    # Two points over a third still fails the revolving doors of fits without it (0.45-0.78).
     assert voluntary < year["members"].mean() * (1 / 3 + 0.02)
 
 
