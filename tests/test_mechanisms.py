@@ -89,12 +89,12 @@ def test_equal_sharing_over_equal_risks_has_no_death_spiral():
 
 
 # Mean risk of price leavers over that of stayers: default 0.66 (seed 1; seeds 1-5 gave
-# 0.61-0.70 before joining fell with age); calibrated scenario 0.85-0.92 (seeds 1-5, mean
-# 0.88, sd 0.028; its members weigh small risks up, probability weighting 0.85, so risk
+# 0.61-0.70 before joining fell with age); calibrated scenario 0.78-0.83 (seeds 1-5, mean
+# 0.81, sd 0.017; its members weigh small risks up, probability weighting 0.88, so risk
 # sorts them less than in the default). The default's bound is its largest plus about four
-# times its spread; the calibrated scenario's, 0.97, its largest plus two standard
+# times its spread; the calibrated scenario's, 0.87, its largest plus two standard
 # deviations (three above the mean): low risks leave first, if less sharply.
-LOW_RISK_RATIO = {"default": 0.85, "xianghubao": 0.97}
+LOW_RISK_RATIO = {"default": 0.85, "xianghubao": 0.87}
 
 
 @pytest.mark.parametrize("scenario", LOW_RISK_RATIO)
@@ -259,7 +259,7 @@ def test_in_the_calibrated_scenario_the_2020_pool_does_not_revolve(seed):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_in_the_calibrated_scenario_the_2020_pool_stays_flat(seed):
     # The record: 104M in April 2020, a mean sharing pool of 108.8M over 2020. Seeds 1-5: the
-    # pool changes by -0.5% to +1.5% from April to December 2020; within 10% is the record's
+    # pool grows by 2.9% to 3.5% from April to December 2020; within 10% is the record's
     # flat pool.
     year = table("xianghubao", seed).query("date.dt.year == 2020")
     assert abs(year["members"].iloc[-1] / year["members"].iloc[6] - 1) < 0.1
