@@ -1,6 +1,6 @@
 """Parameter recovery at the calibration's scale: data made by the model at known
-parameter values (the `xianghubao` preset's calibrated values under its stay rule,
-independent seeds) are calibrated as the real record is, and the estimates are set
+parameter values (the `xianghubao` preset's calibrated values under its stay rule and
+fixed values, independent seeds) are calibrated as the real record is, and the estimates are set
 beside the truth.
 
 The calibrations to 2020 start from an earlier fit and refine it by CMA-ES (and least
@@ -36,10 +36,20 @@ from huzhu.calibration.calibrate import (
 from huzhu.calibration.observations import load_observations
 from huzhu.experiments.executors import make_executor
 from huzhu.model.parameters import ParameterError
-from huzhu.model.presets import preset_overrides
+from huzhu.model.presets import xianghubao_calibration
 
 DATA_SEED = 99  # the synthetic data's seeds, independent of the calibration's
 START_SEED = 7  # the directions of the start's displacement
+
+
+def shipped_truth(**search) -> tuple[CalibrationSettings, dict[str, float]]:
+    """Settings that calibrate what the shipped calibration did (its stay rule, its fixed
+    values, hence its searched parameters) with the search given by `search` (budgets,
+    replications, agents), and its best set as the truth."""
+    manifest = xianghubao_calibration()
+    shipped = manifest["settings"]
+    settings = CalibrationSettings(stay_rule=shipped["stay_rule"], fixed=shipped["fixed"], **search)
+    return settings, {name: manifest["best"][name] for name in settings.parameters}
 
 
 def displaced_start(settings: CalibrationSettings, truth: dict[str, float], offset: float) -> dict[str, float]:
@@ -109,13 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--workers", type=int)
     args = parser.parse_args(argv)
-    preset = preset_overrides("xianghubao")
-    settings = CalibrationSettings(
+    settings, truth = shipped_truth(
         budget=args.budget, refine=args.refine, polish=args.polish, explore=args.explore,
-        replications=args.replications,
-        n_agents=args.agents, stay_rule=preset["stay_rule"],
+        replications=args.replications, n_agents=args.agents,
     )  # fmt: skip
-    truth = {name: preset[name] for name in settings.parameters}
     try:
         settings = dataclasses.replace(settings, start=displaced_start(settings, truth, args.offset))
         settings.validate()

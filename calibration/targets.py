@@ -212,8 +212,8 @@ EXIT_SHARE_MARGIN = 0.015
 EXIT_SHARE_BOUND = EXIT_SHARE_LIMIT - EXIT_SHARE_MARGIN
 #: The bound's sigma of the log: 0.2% over it costs one standard deviation (assumption: a
 #: bound, not a measurement; at 0.02 the least-squares fit to 2020 settled 1-2% over it,
-#: 33.5-33.8% of the members at `make run`'s scale, and at 0.005 0.3-0.9% over it,
-#: 33.4-33.6% at seeds 1-2 of 4,000,000 agents: docs/calibration.md).
+#: 33.5-33.8% of the members at `make run`'s scale, and at 0.005 up to 0.9% over it,
+#: 33.1-33.6% at seeds 1-2 of 4,000,000 agents: docs/calibration.md).
 EXIT_SHARE_SIGMA = 0.002
 
 

@@ -28,7 +28,7 @@ from huzhu.calibration.calibrate import (
     synthetic_observations,
     to_unit,
 )
-from huzhu.calibration.recovery import DATA_SEED, displaced_start, recover
+from huzhu.calibration.recovery import DATA_SEED, displaced_start, recover, shipped_truth
 from huzhu.cli import main
 from huzhu.model.calendar import Calendar
 from huzhu.model.parameters import ParameterError
@@ -843,3 +843,14 @@ def test_values_held_by_set_reach_the_manifest_and_the_runs(tmp_path, capsys):
     assert main(["calibrate", "--set", "relative_choice=cousin", "--out", str(tmp_path / "d")]) != 0
     assert "relative_choice='cousin' is not allowed: one of 'neighbour', 'generation'" in capsys.readouterr().err
     assert not (tmp_path / "d").exists()
+
+
+def test_the_recovery_of_the_shipped_calibration_holds_its_fixed_values_and_recovers_its_best_set():
+    from huzhu.model.presets import xianghubao_calibration
+
+    shipped = xianghubao_calibration()
+    settings, truth = shipped_truth(n_agents=20_000, budget=2)
+    assert settings.fixed == shipped["settings"]["fixed"]
+    assert settings.stay_rule == shipped["settings"]["stay_rule"]
+    assert truth == shipped["best"]  # every searched parameter, none more (family_parent_share under generation)
+    assert (settings.n_agents, settings.budget) == (20_000, 2)
