@@ -9,7 +9,10 @@ proportional to exp(-AIC / 2), AIC = summed z^2 of its best set + 2 x its parame
 (the Gaussian error model of the distance), shared equally among its runs. A forecast
 reads no observation: it is the model run forward under the known rule calendar (caps by
 year, the closure dates), which are parameters of the model. Observations dated after the
-cutoff, where the record has them, only score it afterwards (`score_forecast`).
+cutoff, where the record has them, only score it afterwards (`score_forecast`): an
+observation is scored against the interval a new observation would fall in, the runs'
+values each blurred by the record's own error (the validation interval of Kreutz et al.
+2012, BMC Systems Biology 6:120), and against the runs' interval alone.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import brentq
+from scipy.special import ndtr
 
 from huzhu.calibration.calibrate import CalibrationSettings
 from huzhu.calibration.runs import RunRequest, run_request
@@ -102,6 +107,37 @@ def weighted_quantiles(values: np.ndarray, weights: np.ndarray, quantiles=QUANTI
     return result.reshape(*values.shape[:-1], len(quantiles))
 
 
+def observation_quantiles(
+    values: np.ndarray, weights: np.ndarray, record_sigma: float, quantiles=QUANTILES
+) -> np.ndarray:
+    """Quantiles of a new observation of a quantity whose model values over the runs are
+    `values` (one per run, under `weights`) and whose record has a log-normal error of
+    standard deviation `record_sigma` (`Target.record_sigma`): the weighted mixture of
+    log-normals centred on the runs' values, inverted by root finding on its CDF.
+
+    The calibration's error model (`targets`) is the same: observed = simulated x exp(e),
+    e ~ N(0, sigma^2). An observation then falls outside the runs' own interval by its
+    error alone as often as not when the runs' spread is small against it; this interval
+    is the one a 90% claim about the next observation is about.
+
+    Returns:
+        The quantiles (nan when the record's error is not finite or a value is not positive).
+    """
+    values = np.asarray(values, dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    kept = weights > 0
+    values, weights = values[kept], weights[kept] / weights[kept].sum()
+    if not np.isfinite(record_sigma) or record_sigma <= 0 or np.any(~(values > 0)):
+        return np.full(len(quantiles), np.nan)
+    logs = np.log(values)
+
+    def below(x: float, q: float) -> float:
+        return float(weights @ ndtr((x - logs) / record_sigma)) - q
+
+    low, high = logs.min() - 9.0 * record_sigma, logs.max() + 9.0 * record_sigma
+    return np.exp([brentq(below, low, high, args=(q,), xtol=1e-12) for q in quantiles])
+
+
 def _run_weights(tables: list[pd.DataFrame]) -> np.ndarray:
     """Each run's weight: its `weight` column (a model's weight over its runs), else equal."""
     return np.array([float(t["weight"].iloc[0]) if "weight" in t else 1.0 for t in tables])
@@ -160,23 +196,31 @@ def score_forecast(
     """The forecast against the observations dated after the cutoff and up to `until`.
 
     Each observation is compared, by the calibration's own rules (`targets.simulated_value`),
-    with the (weighted) median and 90% interval of the runs: the point error
-    median / observed - 1 and whether the observation lies inside the interval. Returns
-    an empty table when the record has no observation in that window.
+    with the (weighted) median of the runs (the point error median / observed - 1), with the
+    runs' 90% interval (`low`, `high`, `inside_runs_90`) and with the 90% interval of a new
+    observation (`observation_low`, `observation_high`, `inside_90`: the runs' values with
+    the record's own error, `observation_quantiles`). Returns an empty table when the
+    record has no observation in that window.
     """
     later = build_targets(observations, settings.people_per_agent(), settings.replications, until,
                           settings.calendar().launch_date, settings.estimator)  # fmt: skip
     later = [t for t in later if t.date > cutoff]
-    columns = ["date", "quantity", "observed", "median", "low", "high", "error", "inside_90", "source"]
+    columns = ["date", "quantity", "observed", "median", "low", "high", "error", "inside_runs_90", "observation_low",
+               "observation_high", "inside_90", "record_sigma", "source"]  # fmt: skip
     if not later:
         return pd.DataFrame(columns=columns)
     values = run_values(later, tables, settings.calendar())
-    q = weighted_quantiles(values.T, _run_weights(tables))
+    weights = _run_weights(tables)
+    q = weighted_quantiles(values.T, weights)
+    o = np.array([observation_quantiles(v, weights, t.record_sigma) for v, t in zip(values.T, later, strict=True)])
     observed = np.array([t.observed for t in later])
     return pd.DataFrame(
         {
             "date": [t.date for t in later], "quantity": [t.quantity for t in later], "observed": observed,
             "median": q[:, 1], "low": q[:, 0], "high": q[:, 2], "error": q[:, 1] / observed - 1.0,
-            "inside_90": (q[:, 0] <= observed) & (observed <= q[:, 2]), "source": [t.source for t in later],
+            "inside_runs_90": (q[:, 0] <= observed) & (observed <= q[:, 2]),
+            "observation_low": o[:, 0], "observation_high": o[:, 2],
+            "inside_90": (o[:, 0] <= observed) & (observed <= o[:, 2]),
+            "record_sigma": [t.record_sigma for t in later], "source": [t.source for t in later],
         }
     )  # fmt: skip

@@ -128,6 +128,9 @@ class Target:
         estimator: Whether claim quantities are read realised or Poisson-free (`ESTIMATORS`).
         upper_bound: `observed` is a bound the model should not exceed, not a measurement:
             z is 0 at or below it (`bound_targets`).
+        record_sigma: Standard deviation of the log of the record alone: the observation's
+            own uncertainty and the Poisson noise of its own events, without the model's
+            (the error a new observation has about the model's value: `forecast.score_forecast`).
     """
 
     quantity: str
@@ -138,6 +141,7 @@ class Target:
     source: str
     estimator: str = "realised"
     upper_bound: bool = False
+    record_sigma: float = np.nan
 
     @property
     def used(self) -> bool:
@@ -183,17 +187,22 @@ def build_targets(
         simulated_draws = estimator == "realised" or row.quantity not in CLAIM_QUANTITIES
         draws_per_person = 1.0 + (people_per_agent / replications if simulated_draws else 0.0)
         model_variance = draws_per_person / people if people > 0 else np.inf
+        record_variance = 1.0 / people if people > 0 else np.inf
         own = OBSERVATION_SIGMA[row.quantity]
         if row.quantity in STOCKS and launch_period.period_of(row.date) == 0:
             own = LAUNCH_PERIOD_SIGMA
         sigma = float(np.sqrt(own**2 + model_variance))
+        record_sigma = float(np.sqrt(own**2 + record_variance))
         if row.value <= 0 and row.quantity not in COUNTS:
-            sigma = np.inf  # a log error to a zero amount or rate is undefined
+            sigma = record_sigma = np.inf  # a log error to a zero amount or rate is undefined
         if row.quantity in COUNTS:
             offset = 0.5 * (people_per_agent / replications if simulated_draws else 1.0)
         else:
             offset = 1e-3 * row.value
-        targets.append(Target(row.quantity, row.date, float(row.value), sigma, offset, row.source, estimator))
+        targets.append(
+            Target(row.quantity, row.date, float(row.value), sigma, offset, row.source, estimator,
+                   record_sigma=record_sigma)
+        )  # fmt: skip
     return targets
 
 

@@ -133,6 +133,21 @@ def test_claim_targets_read_poisson_free_carry_only_the_records_poisson_term():
         tg.build_targets(obs.load_observations(), 1_000.0, 2, estimator="exact")
 
 
+def test_the_records_own_error_leaves_out_the_models_poisson_term_whatever_the_estimator():
+    realised = {(t.quantity, t.date): t for t in _targets(people_per_agent=1_000.0)}
+    expected = tg.build_targets(obs.load_observations(), 1_000.0, 2, dt.date(2020, 12, 31), estimator="expected")
+    expected = {(t.quantity, t.date): t for t in expected}
+    for key in [("aided_in_year", dt.date(2020, 12, 31)), ("members", dt.date(2020, 4, 4))]:
+        people = 68_675 if key[0] == "aided_in_year" else 104_000_000
+        own = tg.OBSERVATION_SIGMA[key[0]]
+        assert realised[key].record_sigma == pytest.approx(np.sqrt(own**2 + 1 / people))
+        assert expected[key].record_sigma == realised[key].record_sigma < realised[key].sigma
+    # A survey rate rests on all members: its own error alone.
+    age = expected[("mean_member_age", dt.date(2020, 12, 31))]
+    assert age.record_sigma == tg.OBSERVATION_SIGMA["mean_member_age"]
+    assert not np.isfinite(expected[("share_per_member_per_period", dt.date(2019, 1, 31))].record_sigma)
+
+
 def test_the_expected_estimator_reads_the_poisson_free_columns():
     calendar = Calendar(dt.date(2018, 10, 16))
     dates = pd.to_datetime([calendar.date(p) for p in range(40)])
@@ -627,7 +642,37 @@ def test_the_rolling_origin_validation_scores_a_2019_calibration_against_the_202
     assert ("2020-04-04", "members") in scored and all(d > "2019-12-31" for d in score["date"])
     np.testing.assert_allclose(score["error"], score["median"] / score["observed"] - 1)
     inside = (score["low"] <= score["observed"]) & (score["observed"] <= score["high"])
+    assert (score["inside_runs_90"] == inside).all()
+    inside = (score["observation_low"] <= score["observed"]) & (score["observed"] <= score["observation_high"])
     assert (score["inside_90"] == inside).all()
+    # A new observation carries the record's error besides the runs' spread.
+    width = np.log(score["observation_high"] / score["observation_low"])
+    assert (width >= 2 * 1.6448 * score["record_sigma"] - 1e-9).all()
+
+
+@given(st.floats(1e-3, 1e9), st.floats(0.001, 1.0))
+def test_one_runs_observation_interval_is_the_records_log_normal_error_about_it(value, sigma):
+    from huzhu.calibration.forecast import observation_quantiles
+
+    expected = value * np.exp(np.array([-1, 0, 1]) * 1.6448536269514722 * sigma)
+    np.testing.assert_allclose(observation_quantiles(np.array([value]), np.ones(1), sigma), expected, rtol=1e-9)
+    # Runs of equal value are one run.
+    np.testing.assert_allclose(observation_quantiles(np.full(5, value), np.ones(5), sigma), expected, rtol=1e-9)
+
+
+def test_the_observation_interval_is_the_weighted_mixtures_quantiles():
+    from huzhu.calibration.forecast import observation_quantiles
+
+    values, weights, sigma = np.array([80.0, 100.0, 130.0]), np.array([0.5, 0.3, 0.2]), 0.05
+    rng = np.random.default_rng(3)
+    draws = values[rng.choice(3, size=2_000_000, p=weights)] * np.exp(sigma * rng.standard_normal(2_000_000))
+    np.testing.assert_allclose(observation_quantiles(values, weights, sigma), np.quantile(draws, [0.05, 0.5, 0.95]),
+                               rtol=2e-3)  # fmt: skip
+    # A run of zero weight takes no part; an infinite or undefined error gives no interval.
+    np.testing.assert_allclose(observation_quantiles(np.append(values, 1e6), np.append(weights, 0), sigma),
+                               observation_quantiles(values, weights, sigma))  # fmt: skip
+    assert np.isnan(observation_quantiles(values, weights, np.inf)).all()
+    assert np.isnan(observation_quantiles(np.array([0.0, 1.0]), np.ones(2), sigma)).all()
 
 
 @given(st.lists(st.floats(-1e6, 1e6), min_size=2, max_size=30))
