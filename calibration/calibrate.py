@@ -273,7 +273,7 @@ class CalibrationSettings:
     n_agents: int = 200_000
     seed: int = 20181016
     preset: str = "default"
-    stay_rule: str = "salience"
+    stay_rule: str = "constant"
     parameters: tuple[str, ...] = ()
     fixed: dict[str, Any] = field(default_factory=dict)
     batch: int = 2

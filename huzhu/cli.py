@@ -148,8 +148,8 @@ def _parser() -> argparse.ArgumentParser:
     calibrate.add_argument(
         "--stay-rule",
         choices=("constant", "salience"),
-        default="salience",
-        help="the members' stay rule calibrated (default: salience; docs/ODD.md 7.5)",
+        default="constant",
+        help="the members' stay rule calibrated (default: constant, the xianghubao preset's; docs/ODD.md 7.5)",
     )
     calibrate.add_argument(
         "--parameters", metavar="A,B,...", help="calibrate only these (default: all of the rule's, docs/calibration.md)"
