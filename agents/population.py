@@ -20,6 +20,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from huzhu.agents import cross_sell, illness, joining, leaving, sharing, valuation
+from huzhu.agents.census import census as count_population
 from huzhu.agents.sharing import ChargeSignal
 from huzhu.agents.states import SIGNAL_EXIT_REASONS, ExitReason, State
 from huzhu.model import demography
@@ -662,34 +663,10 @@ class Population:
         Also caches the members' total sharing weight, which the next period's sharing
         needs: members do not change between the end of one period and the next lock date.
         """
-        totals = dict.fromkeys(
-            (
-                "waiting", "covered", "risk_members", "age_members", "considering_members", "weight_members",
-                "eligible", "risk_eligible", "nonmembers", "considering_nonmembers",
-            ),
-            0.0,
+        totals = count_population(
+            self.state, self.age_periods, self.frailty, self.credit_pass, self.considering,
+            self.incidence_by_age, self.weight_by_age, self.min_age_periods,
         )  # fmt: skip
-        for start, stop in self.chunks():
-            s = slice(start, stop)
-            state = self.state[s]
-            counts = np.bincount(state, minlength=len(State))
-            alive = self.alive(s)
-            eligible = start + np.flatnonzero(alive & self.credit_pass[s])
-            member_mask = self.is_member(s)
-            members = start + np.flatnonzero(member_mask)
-            nonmembers = alive & ~member_mask
-            considering = self.considering[s]
-            age = self.age_periods[members]
-            totals["waiting"] += counts[State.WAITING]
-            totals["covered"] += counts[State.COVERED]
-            totals["eligible"] += len(eligible)
-            totals["risk_eligible"] += float(self.annual_risk(eligible).sum())
-            totals["risk_members"] += float(np.dot(self.incidence_by_age[age], self.frailty[members]))
-            totals["age_members"] += float(age.sum()) / PERIODS_PER_YEAR
-            totals["weight_members"] += float(self.weight_by_age[age].sum())
-            totals["considering_members"] += np.count_nonzero(considering[members - start])
-            totals["nonmembers"] += np.count_nonzero(nonmembers)
-            totals["considering_nonmembers"] += np.count_nonzero(considering & nonmembers)
         self.member_weight_total = totals["weight_members"]
         return totals
 

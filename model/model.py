@@ -17,6 +17,7 @@ from huzhu.model.network import build_network
 from huzhu.model.parameters import resolve_parameters
 from huzhu.model.presets import preset_overrides
 from huzhu.model.streams import AgentStreams
+from huzhu.model.threads import threads_from_environment
 
 MEMBER_OBJECTS_MAX = 50_000  # above this, MemberAgent views are made on demand only
 
@@ -88,11 +89,16 @@ class MutualAidModel(mesa.Model):
         rng: Seed or numpy Generator (Mesa's convention).
         **params: Any parameter of `huzhu.model.parameters.PARAMETERS`.
 
+    The compiled passes run on the threads `HUZHU_THREADS` names (model/threads.py);
+    results do not depend on how many.
+
     Raises:
         ParameterError: On an unknown parameter or a value that is not allowed.
+        ValueError: `HUZHU_THREADS` is set to anything but a thread count.
     """
 
     def __init__(self, *, preset: str = "default", rng=None, chunk_size: int = DEFAULT_CHUNK_SIZE, **params: Any):
+        threads_from_environment()
         super().__init__(rng=rng)
         self.preset = preset
         self.params = resolve_parameters({**preset_overrides(preset), **params})

@@ -1,0 +1,60 @@
+"""Threads of the compiled passes, and the fixed blocks that make their sums reproducible.
+
+The compiled passes (Numba, `prange`) share a period's agents among threads. Every sum
+that feeds the books is taken block by block, over fixed blocks of `BLOCK_AGENTS`
+consecutive agents in index order, and the blocks' partial sums are then added in
+block order: the blocks depend on neither the number of threads nor the chunk size, so
+neither changes a single bit of a run.
+
+The thread count is numba's: `HUZHU_THREADS` (or `NUMBA_NUM_THREADS`) in the
+environment, or `set_threads`. Sweeps over worker processes use one thread a worker
+(experiments/worker.py) so that processes and threads do not oversubscribe the cores.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numba
+
+#: Agents per block of a reduction: a block's partial sum fits in one thread's cache line
+#: of work and 10^8 agents make about 1,500 blocks, enough to share among many threads.
+BLOCK_AGENTS = 1 << 16
+
+THREADS_ENVIRONMENT = "HUZHU_THREADS"
+
+
+def set_threads(threads: int) -> None:
+    """Run the compiled passes of this process on `threads` threads (1 to the cores numba found).
+
+    Raises:
+        ValueError: `threads` is not an integer in that range.
+    """
+    most = numba.config.NUMBA_NUM_THREADS
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= most:
+        raise ValueError(f"threads={threads!r} is not allowed: an integer from 1 to {most} (the cores numba found)")
+    numba.set_num_threads(threads)
+
+
+def threads() -> int:
+    """Threads the compiled passes of this process run on."""
+    return numba.get_num_threads()
+
+
+def threads_from_environment() -> None:
+    """Apply `HUZHU_THREADS` if it is set (called once, when huzhu is imported).
+
+    Raises:
+        ValueError: It is set to anything but an integer from 1 to the cores numba found.
+    """
+    value = os.environ.get(THREADS_ENVIRONMENT)
+    if value is None or value == "":
+        return
+    try:
+        count = int(value)
+    except ValueError:
+        count = value
+    try:
+        set_threads(count)
+    except ValueError as error:
+        raise ValueError(f"{THREADS_ENVIRONMENT}={value!r}: {error}") from None
