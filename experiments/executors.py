@@ -21,6 +21,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from huzhu.model.threads import THREADS_ENVIRONMENT
+
 EXECUTORS = ("sequential", "processes", "dask")
 
 
@@ -66,7 +68,9 @@ class ProcessExecutor:
         self._pool: ProcessPoolExecutor | None = None
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=one_thread_each
+        )
 
     def map_unordered(self, fn: Callable, tasks: Iterable, on_lost: Callable | None = None) -> Iterator[Any]:
         """Yield results as they finish.
@@ -141,6 +145,7 @@ class DaskExecutor:
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=None,
+                    env={THREADS_ENVIRONMENT: os.environ.get(THREADS_ENVIRONMENT) or "1"},
                 )
                 self.client = Client(self._cluster)
             else:
@@ -216,6 +221,12 @@ def make_executor(
     if kind == "processes":
         return ProcessExecutor(workers)
     return DaskExecutor(scheduler, dask_local)
+
+
+def one_thread_each() -> None:
+    """In a worker process: compiled passes on one thread, unless `HUZHU_THREADS` says
+    otherwise, so that worker processes and their threads do not compete for the cores."""
+    os.environ.setdefault(THREADS_ENVIRONMENT, "1")
 
 
 def available_cpus() -> int:

@@ -7,18 +7,17 @@ block order: the blocks depend on neither the number of threads nor the chunk si
 neither changes a single bit of a run.
 
 The thread count is numba's: `HUZHU_THREADS` (or `NUMBA_NUM_THREADS`) in the
-environment, or `set_threads`. Sweeps over worker processes use one thread a worker
-(experiments/worker.py) so that processes and threads do not oversubscribe the cores.
+environment, or `set_threads`. Worker processes of the executors use one thread each
+unless `HUZHU_THREADS` says otherwise (experiments/executors.py: `one_thread_each`), so
+that processes and threads do not compete for the cores.
 """
 
 from __future__ import annotations
 
 import os
 
-import numba
-
-#: Agents per block of a reduction: a block's partial sum fits in one thread's cache line
-#: of work and 10^8 agents make about 1,500 blocks, enough to share among many threads.
+#: Agents per block of a reduction: long enough that starting a block costs little against
+#: its work, short enough that 10^8 agents make about 1,500 blocks to share among threads.
 BLOCK_AGENTS = 1 << 16
 
 THREADS_ENVIRONMENT = "HUZHU_THREADS"
@@ -30,6 +29,8 @@ def set_threads(threads: int) -> None:
     Raises:
         ValueError: `threads` is not an integer in that range.
     """
+    import numba  # here, not at import: the executors read THREADS_ENVIRONMENT without compiling anything
+
     most = numba.config.NUMBA_NUM_THREADS
     if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= most:
         raise ValueError(f"threads={threads!r} is not allowed: an integer from 1 to {most} (the cores numba found)")
@@ -38,6 +39,8 @@ def set_threads(threads: int) -> None:
 
 def threads() -> int:
     """Threads the compiled passes of this process run on."""
+    import numba
+
     return numba.get_num_threads()
 
 

@@ -3,6 +3,8 @@ census counts what the population's own predicates say."""
 
 from __future__ import annotations
 
+import os
+
 import numba
 import numpy as np
 import pandas as pd
@@ -13,6 +15,7 @@ from hypothesis import strategies as st
 from huzhu import MutualAidModel
 from huzhu.agents.census import census
 from huzhu.agents.states import State
+from huzhu.experiments.executors import ProcessExecutor
 from huzhu.model import threads
 
 TWO_THREADS = pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="numba found one core")
@@ -112,3 +115,17 @@ def test_the_environment_sets_the_threads(monkeypatch, restore_threads):
     monkeypatch.setenv("HUZHU_THREADS", "1")
     MutualAidModel(n_agents=1_000, rng=1)
     assert threads.threads() == 1
+
+
+@pytest.mark.parametrize(("parent", "worker"), [(None, "1"), ("2", "2")])
+def test_process_workers_run_one_thread_each_unless_told_otherwise(parent, worker, monkeypatch):
+    if parent is None:
+        monkeypatch.delenv("HUZHU_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("HUZHU_THREADS", parent)
+    executor = ProcessExecutor(workers=1)
+    try:
+        seen = list(executor.map_unordered(os.getenv, ["HUZHU_THREADS"]))
+    finally:
+        executor.close()
+    assert seen == [worker]
