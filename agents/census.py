@@ -75,7 +75,8 @@ def _block_totals(
 
 
 @njit(cache=True)
-def _sum_blocks_in_order(partial):
+def sum_blocks_in_order(partial):
+    """Column sums of per-block partial sums, the blocks added in order (the same bits on any threads)."""
     totals = np.zeros(partial.shape[1])
     for block in range(partial.shape[0]):
         totals += partial[block]
@@ -111,6 +112,6 @@ def census(
         state, age_periods, frailty, credit_pass, considering, incidence_by_age, weight_by_age, min_age_periods,
         block_agents,
     )  # fmt: skip
-    totals = dict(zip(TOTALS, _sum_blocks_in_order(partial).tolist(), strict=True))
+    totals = dict(zip(TOTALS, sum_blocks_in_order(partial).tolist(), strict=True))
     totals["age_members"] /= PERIODS_PER_YEAR  # summed in whole half months, exact, then to years
     return totals

@@ -1,19 +1,37 @@
-"""The funnel into commercial insurance: coming to consider it, then buying."""
+"""The funnel into commercial insurance: coming to consider it, then buying.
+
+Compiled ufuncs (agents/compiled.py): one definition for many agents and for one.
+"""
 
 from __future__ import annotations
 
-import numpy as np
+import math
+
+from huzhu.agents.compiled import rule
 
 
-def consider_probability(is_member, consider_rate_members: float, consider_rate_nonmembers: float):
-    """Probability that an agent not yet considering insurance starts to this period (0-1)."""
-    return -np.expm1(-np.where(is_member, consider_rate_members, consider_rate_nonmembers))
+@rule(3)
+def consider_probability(is_member, consider_rate_members, consider_rate_nonmembers):
+    """Probability that an agent not yet considering insurance starts to this period (0-1).
+
+    Args:
+        is_member: Whether the agent is a member (bool).
+        consider_rate_members: Hazard of members (per period).
+        consider_rate_nonmembers: Hazard of everyone else (per period).
+    """
+    return -math.expm1(-(consider_rate_members if is_member else consider_rate_nonmembers))
 
 
-def buy_probability(income_cny, income_median_cny: float, buy_rate: float, buy_income_elasticity: float):
+@rule(4)
+def buy_probability(income_cny, income_median_cny, buy_rate, buy_income_elasticity):
     """Probability that an agent considering insurance buys it this period (0-1).
 
     The hazard scales with income relative to the median: (income / median)^elasticity.
+
+    Args:
+        income_cny: The agent's income (CNY per year).
+        income_median_cny: The population's median income (CNY per year).
+        buy_rate: Hazard at the median income (per period).
+        buy_income_elasticity: Elasticity of the hazard in income (1).
     """
-    relative = np.asarray(income_cny, dtype=np.float64) / income_median_cny
-    return -np.expm1(-buy_rate * relative**buy_income_elasticity)
+    return -math.expm1(-buy_rate * (income_cny / income_median_cny) ** buy_income_elasticity)

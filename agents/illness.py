@@ -1,10 +1,16 @@
-"""Falling ill: annual risk by age and frailty, damped just after the health declaration."""
+"""Falling ill: annual risk by age and frailty, damped just after the health declaration.
+
+The per-member rules are compiled ufuncs (`rule`): one definition serves an array of
+members, one member, and the compiled passes of the vectorised engine.
+"""
 
 from __future__ import annotations
 
-import numpy as np
-from scipy.special import expit
+import math
 
+import numpy as np
+
+from huzhu.agents.compiled import logistic, rule
 from huzhu.model.calendar import PERIODS_PER_YEAR
 from huzhu.model.incidence import ci1_incidence
 
@@ -18,13 +24,8 @@ def annual_risk(age_years, frailty, covered_illness_factor: float):
     return covered_illness_factor * ci1_incidence(age_years) * np.asarray(frailty)
 
 
-def select_factor(
-    periods_since_joining,
-    factor_at_joining: float,
-    select_period_years: float,
-    shape: float = 1.0,
-    ultimate_factor: float = 1.0,
-):
+@rule(5)
+def select_factor(periods_since_joining, factor_at_joining, select_period_years, shape, ultimate_factor):
     """Multiplier on risk that moves from `factor_at_joining` to `ultimate_factor` with time
     in the plan (1): u - (u - s0) exp(-(years / select_period_years) ** shape).
 
@@ -38,22 +39,17 @@ def select_factor(
         periods_since_joining: Periods since the first joining (half months).
         factor_at_joining: s0, the factor at joining (1).
         select_period_years: Scale of the rise (years): with shape 1, its e-folding time.
-        shape: Weibull shape of the rise (1).
+        shape: Weibull shape of the rise (1; 1 for an exponential rise).
         ultimate_factor: u, the long-run factor (1): members' incidence relative to the
             population's once the declaration's effect has worn off.
     """
-    years = np.asarray(periods_since_joining, dtype=np.float64) / PERIODS_PER_YEAR
-    gap = np.exp(-((years / select_period_years) ** shape))
+    years = periods_since_joining / PERIODS_PER_YEAR
+    gap = math.exp(-((years / select_period_years) ** shape))
     return ultimate_factor - (ultimate_factor - factor_at_joining) * gap
 
 
-def claim_awareness(
-    periods_since_launch: int,
-    midpoint_periods: float,
-    width_periods: float,
-    years_above_adult=0.0,
-    delay_periods_per_decade: float = 0.0,
-):
+@rule(5)
+def claim_awareness(periods_since_launch, midpoint_periods, width_periods, years_above_adult, delay_periods_per_decade):
     """Share of ill members who know they are covered and claim (0-1), a logistic in the
     plan's age: 1 / (1 + exp(-(t - m_i) / width)), with the midpoint later for older members,
     m_i = midpoint + delay x max(age - adult age, 0) / 10; with width 0, a step at m_i (so
@@ -69,28 +65,23 @@ def claim_awareness(
         periods_since_launch: t, periods since the launch period.
         midpoint_periods: Periods since launch when half the ill adults of adult age claim.
         width_periods: Periods over which awareness rises by a factor e in odds (0: a step).
-        years_above_adult: Age minus the adult age (years); scalar or per member.
+        years_above_adult: Age minus the adult age (years; 0 where ages do not matter).
         delay_periods_per_decade: Periods by which the midpoint is later per ten years above
-            the adult age (periods per 10 years).
-
-    Returns:
-        A float for a scalar age, else an array of the members' shares.
+            the adult age (periods per 10 years; 0 for none).
     """
-    above = np.maximum(np.asarray(years_above_adult, dtype=np.float64), 0.0)
-    midpoint = midpoint_periods + delay_periods_per_decade * above / 10.0
+    midpoint = midpoint_periods + delay_periods_per_decade * max(years_above_adult, 0.0) / 10.0
     if width_periods <= 0.0:
-        share = np.where(periods_since_launch >= midpoint, 1.0, 0.0)
-    else:
-        share = expit((periods_since_launch - midpoint) / width_periods)
-    return float(share) if share.ndim == 0 else share
+        return 1.0 if periods_since_launch >= midpoint else 0.0
+    return logistic((periods_since_launch - midpoint) / width_periods)
 
 
-def illness_probability(annual_risk_per_year, select, awareness: float = 1.0):
+@rule(3)
+def illness_probability(annual_risk_per_year, select, awareness):
     """Probability of falling ill within one period and claiming (0-1).
 
     Args:
         annual_risk_per_year: Annual risk of a covered illness (per year).
         select: Select-effect multiplier on that risk (1).
-        awareness: Share of the ill who claim (`claim_awareness`, 1).
+        awareness: Share of the ill who claim (`claim_awareness`, 1; 1 when all claim).
     """
-    return -np.expm1(-np.asarray(annual_risk_per_year) * select / PERIODS_PER_YEAR) * awareness
+    return -math.expm1(-annual_risk_per_year * select / PERIODS_PER_YEAR) * awareness

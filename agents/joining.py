@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from huzhu.agents.compiled import rule
 
-def marketing_hazard(period, marketing_rate: float, launch_marketing_rate: float, launch_decay_periods: float):
+
+@rule(4)
+def marketing_hazard(period, marketing_rate, launch_marketing_rate, launch_decay_periods):
     """Per-period joining hazard from the platform's own promotion (per period).
 
     A launch campaign (home-page placement) that decays exponentially on top of a
     steady rate.
     """
-    return marketing_rate + launch_marketing_rate * np.exp(-np.asarray(period) / launch_decay_periods)
+    return marketing_rate + launch_marketing_rate * math.exp(-period / launch_decay_periods)
 
 
-def join_propensity(age_years, adult_age_years: float, age_gradient: float, former_member, rejoin_propensity: float):
+@rule(5)
+def join_propensity(age_years, adult_age_years, age_gradient, former_member, rejoin_propensity):
     """Relative joining hazard of an adult (1): exp(-age_gradient x (age - adult age)),
     times `rejoin_propensity` for one who has been a member before.
 
@@ -28,11 +34,12 @@ def join_propensity(age_years, adult_age_years: float, age_gradient: float, form
         former_member: Whether the agent was a member before (bool).
         rejoin_propensity: Multiplier for former members (1).
     """
-    age_factor = np.exp(-age_gradient * (np.asarray(age_years, dtype=np.float64) - adult_age_years))
-    return age_factor * np.where(np.asarray(former_member, dtype=bool), rejoin_propensity, 1.0)
+    age_factor = math.exp(-age_gradient * (age_years - adult_age_years))
+    return age_factor * (rejoin_propensity if former_member else 1.0)
 
 
-def join_probability(marketing, word_of_mouth_rate: float, member_neighbour_share, attractiveness, propensity=1.0):
+@rule(5)
+def join_probability(marketing, word_of_mouth_rate, member_neighbour_share, attractiveness, propensity):
     """Probability that an eligible outsider joins this period (0-1).
 
     Bass diffusion in hazard form: (innovation + imitation x share of neighbours who
@@ -43,10 +50,10 @@ def join_probability(marketing, word_of_mouth_rate: float, member_neighbour_shar
         word_of_mouth_rate: Hazard when every neighbour is a member (per period).
         member_neighbour_share: Share of the agent's neighbours who are members (0-1).
         attractiveness: 1 - price pressure at current charges (0-1).
-        propensity: `join_propensity` (1).
+        propensity: `join_propensity` (1; 1 for an adult at the adult age who was never a member).
     """
-    hazard = (marketing + word_of_mouth_rate * np.asarray(member_neighbour_share)) * np.asarray(attractiveness)
-    return -np.expm1(-hazard * np.asarray(propensity))
+    hazard = (marketing + word_of_mouth_rate * member_neighbour_share) * attractiveness
+    return -math.expm1(-hazard * propensity)
 
 
 def relative_age_window(joiner_age, parent, generation_gap: float, generation_spread: float):

@@ -1,18 +1,55 @@
-"""Staying or leaving: baseline churn, price, and exits spreading over the network."""
+"""Staying or leaving: baseline churn, price, and exits spreading over the network.
+
+The per-member rules are compiled ufuncs (agents/compiled.py): one definition for many
+members, for one, and for the compiled passes.
+"""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from huzhu.agents.compiled import rule
 from huzhu.agents.states import ExitReason
+
+STAY_RULES = ("constant", "salience")
+
+# Plain integers: the compiled rules return these codes.
+_NONE, _OTHER, _PRICE, _CONTAGION = (
+    int(r) for r in (ExitReason.NONE, ExitReason.OTHER, ExitReason.PRICE, ExitReason.CONTAGION)
+)
+
+
+@rule(2)
+def price_exit_hazard(review_probability, price_pressure):
+    """The price part of a member's exit hazard (per period): it weighs the price with
+    `review_probability` a period (deduction is automatic: inertia), and then finds the
+    plan too dear with `price_pressure`.
+
+    Args:
+        review_probability: Chance of weighing the price this period (`review_probability`; 0-1).
+        price_pressure: From `valuation.price_pressure` (0-1).
+    """
+    return review_probability * price_pressure
+
+
+@rule(4)
+def contagion_exit_hazard(other_hazard, price_hazard, contagion_strength, exposure):
+    """The contagion part (per period): each recently exited neighbour multiplies the
+    hazard by (1 + contagion_strength x its decayed weight) (Nitzan & Libai 2011).
+
+    Args:
+        other_hazard: Churn for reasons outside the model (per period).
+        price_hazard: `price_exit_hazard` (per period).
+        contagion_strength: Hazard increase per recently exited neighbour (1).
+        exposure: Sum over exited neighbours of exp(-periods since exit / decay) (1).
+    """
+    return (other_hazard + price_hazard) * contagion_strength * exposure
 
 
 def exit_hazards(price_pressure, review_probability, base_exit_hazard: float, contagion_strength: float, exposure):
     """The three additive parts of a member's per-period exit hazard (per period).
-
-    Deduction is automatic, so a member weighs the price only with
-    `review_probability` a period (inertia). Each recently exited neighbour multiplies
-    the hazard by (1 + contagion_strength x its decayed weight) (Nitzan & Libai 2011).
 
     Args:
         price_pressure: From `valuation.price_pressure` (0-1).
@@ -25,9 +62,8 @@ def exit_hazards(price_pressure, review_probability, base_exit_hazard: float, co
         (other, price, contagion) hazards, each per period.
     """
     other = np.broadcast_to(np.float64(base_exit_hazard), np.shape(price_pressure))
-    price = np.asarray(review_probability, dtype=np.float64) * np.asarray(price_pressure, dtype=np.float64)
-    contagion = (other + price) * contagion_strength * np.asarray(exposure, dtype=np.float64)
-    return other, price, contagion
+    price = price_exit_hazard(review_probability, price_pressure)
+    return other, price, contagion_exit_hazard(other, price, contagion_strength, exposure)
 
 
 def share_jump(current_unit_share_cny: float, reference_unit_share_cny: float, noticeable_share_cny: float) -> float:
@@ -46,39 +82,49 @@ def share_jump(current_unit_share_cny: float, reference_unit_share_cny: float, n
     return max(0.0, float(np.log(max(current_unit_share_cny, floor) / max(reference_unit_share_cny, floor))))
 
 
-def review_probability(
-    stay_rule: str, price_attention: float, salience_attention: float, jump: float, attentive
-) -> np.ndarray:
-    """Chance that a member weighs the price this period (0-1).
+@rule(5)
+def review_chance(salience_rule, price_attention, salience_attention, jump, attentive):
+    """Chance that a member weighs the price this period (0-1), the stay rule as a flag.
 
-    "constant": `price_attention` for every member. "salience": 0 for members who never
-    review a charge deducted by default (inertia); for the others a hazard that rises
-    with the jump of the share over its reference,
+    Constant rule (`salience_rule` false): `price_attention` for every member. Salience
+    rule: 0 for members who never review a charge deducted by default (inertia); for the
+    others a hazard that rises with the jump of the share over its reference,
     1 - exp(-(price_attention + salience_attention x jump)).
 
     Args:
-        stay_rule: "constant" or "salience".
+        salience_rule: Whether the salience stay rule is in force (bool).
         price_attention: Per-period chance (constant) or base hazard (salience).
         salience_attention: Added hazard per unit of `jump` (per period).
         jump: From `share_jump` (1).
-        attentive: Whether each member ever reviews (bool).
+        attentive: Whether the member ever reviews (bool).
     """
-    attentive = np.asarray(attentive, dtype=bool)
-    if stay_rule == "constant":
-        return np.full(attentive.shape, price_attention, dtype=np.float64)
-    if stay_rule == "salience":
-        return np.where(attentive, -np.expm1(-(price_attention + salience_attention * jump)), 0.0)
-    raise ValueError(f"stay_rule={stay_rule!r} is not allowed: one of 'constant', 'salience'")
+    if not salience_rule:
+        return price_attention
+    if not attentive:
+        return 0.0
+    return -math.expm1(-(price_attention + salience_attention * jump))
 
 
+def review_probability(stay_rule: str, price_attention: float, salience_attention: float, jump: float, attentive):
+    """`review_chance` under the stay rule named "constant" or "salience" (0-1).
+
+    Raises:
+        ValueError: Another name.
+    """
+    if stay_rule not in STAY_RULES:
+        raise ValueError(f"stay_rule={stay_rule!r} is not allowed: one of 'constant', 'salience'")
+    return review_chance(stay_rule == "salience", price_attention, salience_attention, jump, attentive)
+
+
+@rule(3, returns="boolean")
 def threshold_exceeded(exited_neighbours, degree, threshold):
     """Threshold contagion (Granovetter 1978; Watts 2002): the share of an agent's
-    neighbours who left reaches its threshold (bool)."""
-    degree = np.asarray(degree)
-    share = np.divide(exited_neighbours, degree, out=np.zeros(np.shape(degree)), where=degree > 0)
-    return (share >= threshold) & (degree > 0)
+    neighbours who left reaches its threshold (bool); never without neighbours."""
+    # The division is by at least 1: the compiler may evaluate it before the test of degree.
+    return degree > 0 and exited_neighbours / max(degree, 1.0) >= threshold
 
 
+@rule(4, returns="int8")
 def draw_exits(other, price, contagion, uniform):
     """Who leaves and why, from the hazard parts and one uniform draw per member.
 
@@ -86,15 +132,15 @@ def draw_exits(other, price, contagion, uniform):
     in proportion to its share of the total.
 
     Returns:
-        ExitReason codes (int8): NONE for those who stay.
+        ExitReason code (int8): NONE for one who stays.
     """
     total = other + price + contagion
-    leave_prob = -np.expm1(-total)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        position = np.where(total > 0, uniform / leave_prob * total, np.inf)
-    reason = np.full(np.shape(total), ExitReason.NONE, dtype=np.int8)
-    leaving = uniform < leave_prob
-    reason[leaving & (position < other)] = ExitReason.OTHER
-    reason[leaving & (position >= other) & (position < other + price)] = ExitReason.PRICE
-    reason[leaving & (position >= other + price)] = ExitReason.CONTAGION
-    return reason
+    leave_prob = -math.expm1(-total)
+    if not uniform < leave_prob:
+        return _NONE
+    position = uniform / leave_prob * total
+    if position < other:
+        return _OTHER
+    if position < other + price:
+        return _PRICE
+    return _CONTAGION

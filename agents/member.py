@@ -5,7 +5,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from huzhu.agents import cross_sell, leaving
+from huzhu.agents import cross_sell
 from huzhu.agents.states import ExitReason, State
 from huzhu.model.calendar import PERIODS_PER_YEAR
 
@@ -107,28 +107,21 @@ class MemberAgent(mesa.Agent):
         if population.state[i] in (State.WAITING, State.COVERED):
             if p["contagion_model"] == "hazard":
                 population.exposure[i] *= np.float32(np.exp(-1.0 / p["contagion_decay_periods"]))
-            p_ill = population.illness_probability(i, period)
-            covered = population.state[i] == State.COVERED
-            if covered:
-                events["expected_claims"] += float(p_ill)
-                events["expected_claims_family"] += float(p_ill) * population.enrolled_by_family[i]
-                events["expected_benefits_cny"] += float(p_ill * population.benefit_cny(i))
-            if rng.random() < p_ill:
-                if covered:
-                    events["benefits_cny"].append(float(population.benefit_cny(i)))
-                    events["claims_family"] += int(population.enrolled_by_family[i])
-                    population.leave(one, ExitReason.CLAIM, period)
-                else:
-                    events["refunds_cny"].append(float(population.paid_this_membership_cny[i]))
-                    population.leave(one, ExitReason.ILL_IN_WAITING, period)
-                    events["exit_reasons"].append(ExitReason.ILL_IN_WAITING)
-            else:
-                reason = leaving.draw_exits(*population.exit_hazards(i, signal, cap), rng.random())
-                if reason == ExitReason.NONE and population.threshold_exceeded(i):
-                    reason = ExitReason.CONTAGION
-                if reason != ExitReason.NONE:
-                    population.leave(one, reason, period)
-                    events["exit_reasons"].append(int(reason))
+            outcome, expected = population.decide_members(one, period, signal, cap, np.array([rng.random()]))
+            for name, value in expected.items():
+                events[name] += value
+            reason = int(outcome[0])
+            if reason == ExitReason.CLAIM:
+                events["benefits_cny"].append(float(population.benefit_cny(i)))
+                events["claims_family"] += int(population.enrolled_by_family[i])
+                population.leave(one, ExitReason.CLAIM, period)
+            elif reason == ExitReason.ILL_IN_WAITING:
+                events["refunds_cny"].append(float(population.paid_this_membership_cny[i]))
+                population.leave(one, ExitReason.ILL_IN_WAITING, period)
+                events["exit_reasons"].append(ExitReason.ILL_IN_WAITING)
+            elif reason != ExitReason.NONE:
+                population.leave(one, reason, period)
+                events["exit_reasons"].append(reason)
         elif (
             period < model.platform.announced_period
             and population.may_join(i, period)

@@ -19,14 +19,16 @@ from collections.abc import Iterator
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from huzhu.agents import cross_sell, illness, joining, leaving, sharing, valuation
+from huzhu.agents import illness, insurance_pass, joining, member_pass, sharing, valuation
 from huzhu.agents.census import census as count_population
+from huzhu.agents.census import sum_blocks_in_order
 from huzhu.agents.sharing import ChargeSignal
-from huzhu.agents.states import SIGNAL_EXIT_REASONS, ExitReason, State
+from huzhu.agents.states import SIGNAL_EXIT_REASONS, VOLUNTARY_EXIT_REASONS, ExitReason, State
 from huzhu.model import demography
 from huzhu.model.calendar import PERIODS_PER_YEAR
 from huzhu.model.network import CSRNetwork
 from huzhu.model.streams import AgentStreams, Stream
+from huzhu.model.threads import BLOCK_AGENTS
 
 NO_PERIOD = -1
 HOMOPHILY_AGE_BAND_YEARS = 5.0  # ties of the homophilous network stay mostly within 5-year age bands
@@ -107,6 +109,7 @@ class Population:
         self.member_weight_total = 0.0  # sum of members' sharing weights, kept by `census`
         self.enrolled_by_family = np.zeros(n, dtype=bool)
         self._age_order = None  # agents sorted by age, built on the first generation choice
+        self._tables_period = None  # the period whose tables `_period_tables` holds
         self._tabulate_age_functions()
 
     # ------------------------------------------------------------------ creation
@@ -248,22 +251,8 @@ class Population:
         """Benefit the agents at `idx` would be paid if approved now (CNY)."""
         return self.benefit_by_age[self.age_periods[idx]]
 
-    def willingness_to_pay(self, idx) -> np.ndarray:
-        """Most the agents at `idx` will pay a year (CNY per year)."""
-        p = self.params
-        return valuation.willingness_to_pay(
-            self.perceived_annual_risk(idx),
-            self.benefit_cny(idx),
-            self.insured[idx],
-            self.income_cny[idx],
-            p["value_loading"],
-            p["insurance_substitution"],
-            p["affordability_share"],
-            p["probability_weighting"],
-        )
-
     def price_pressure(self, idx, signal: ChargeSignal, cap_cny: float, paying: bool) -> np.ndarray:
-        """Price pressure on the agents at `idx` at the recent share (0-1).
+        """Price pressure on the agents at `idx` at the recent share (0-1; `member_pass.price_pressure`).
 
         Args:
             idx: Agent indices.
@@ -273,56 +262,16 @@ class Population:
                 they weigh them against their reference (loss aversion); those deciding to
                 join have paid nothing to compare with.
         """
-        p = self.params
-        weight = self.weight_by_age[self.age_periods[idx]]
-        charge = sharing.expected_annual_charge(signal.recent_unit_share_cny, weight, cap_cny)
-        if paying and p["stay_rule"] == "salience":
-            reference = sharing.expected_annual_charge(signal.reference_unit_share_cny, weight, cap_cny)
-            charge = valuation.reference_dependent_charge(charge, reference, p["loss_aversion"])
-        return valuation.price_pressure(charge, self.willingness_to_pay(idx), self.price_sensitivity[idx])
+        return member_pass.price_pressures(
+            self.member_arrays(0), self.period_values(0, signal, cap_cny), np.asarray(idx), paying
+        )
 
     def illness_probability(self, idx, period: int) -> np.ndarray:
-        """Probability that the members at `idx` fall ill this period and claim (0-1)."""
-        p = self.params
-        select = illness.select_factor(
-            period - self.first_join_period[idx].astype(np.int64),
-            p["select_risk_factor_at_joining"],
-            p["select_period_years"],
-            p["select_shape"],
-            p["select_ultimate_factor"],
+        """Probability that the members at `idx` fall ill in `period` and claim (0-1;
+        `member_pass.illness_probability`)."""
+        return member_pass.illness_probabilities(
+            self.member_arrays(period), self.period_values(period, ChargeSignal(), np.inf), np.asarray(idx)
         )
-        delay = p["claim_awareness_age_delay_periods"]
-        # Without a delay awareness is one number for all: no per-member ages on this hot path.
-        years_above_adult = (self.age_periods[idx] - self.adult_age_periods) / PERIODS_PER_YEAR if delay else 0.0
-        awareness = illness.claim_awareness(
-            period,
-            p["claim_awareness_midpoint_periods"],
-            p["claim_awareness_width_periods"],
-            years_above_adult,
-            delay,
-        )
-        return illness.illness_probability(self.annual_risk(idx), select, awareness)
-
-    def exit_hazards(self, idx, signal: ChargeSignal, cap_cny: float):
-        """(other, price, contagion) exit hazards of the members at `idx` (per period)."""
-        p = self.params
-        hazard_contagion = p["contagion_model"] == "hazard"
-        review = leaving.review_probability(
-            p["stay_rule"], p["price_attention"], p["salience_attention"], signal.jump, self.reviews_charges[idx]
-        )
-        return leaving.exit_hazards(
-            self.price_pressure(idx, signal, cap_cny, paying=True),
-            review,
-            p["base_exit_hazard"],
-            p["contagion_strength"] if hazard_contagion else 0.0,
-            self.exposure[idx] if hazard_contagion else 0.0,
-        )
-
-    def threshold_exceeded(self, idx) -> np.ndarray:
-        """Threshold contagion: the share of neighbours out reaches the agent's threshold (bool)."""
-        if self.exited_neighbours is None:
-            return np.zeros(np.shape(self.state[idx]), bool)
-        return leaving.threshold_exceeded(self.exited_neighbours[idx], self.degree[idx], self.contagion_threshold[idx])
 
     def may_join(self, idx, period: int) -> np.ndarray:
         """Who may join now (bool): outsiders, or those who left voluntarily before this
@@ -338,22 +287,11 @@ class Population:
         return ((state == State.OUTSIDER) | returning) & eligible
 
     def join_probability(self, idx, period: int, signal: ChargeSignal, cap_cny: float) -> np.ndarray:
-        """Probability that the adults at `idx`, who may join, join this period (0-1)."""
-        p = self.params
-        degree = self.degree[idx]
-        member_share = np.divide(self.member_neighbours[idx], degree, out=np.zeros(np.shape(degree)), where=degree > 0)
-        marketing = joining.marketing_hazard(
-            period, p["marketing_rate"], p["launch_marketing_rate"], p["launch_marketing_decay_periods"]
+        """Probability that the adults at `idx`, who may join, join this period (0-1;
+        `member_pass.join_probability`)."""
+        return member_pass.join_probabilities(
+            self.member_arrays(period), self.period_values(period, signal, cap_cny), np.asarray(idx)
         )
-        attractiveness = 1.0 - self.price_pressure(idx, signal, cap_cny, paying=False)
-        propensity = joining.join_propensity(
-            self.age_periods[idx] / PERIODS_PER_YEAR,
-            self.adult_age_periods / PERIODS_PER_YEAR,
-            p["join_age_gradient"],
-            self.first_join_period[idx] != NO_PERIOD,
-            p["rejoin_propensity"],
-        )
-        return joining.join_probability(marketing, p["word_of_mouth_rate"], member_share, attractiveness, propensity)
 
     # ------------------------------------------------------------------ transitions
     def enter(self, idx: np.ndarray, period: int, by_family: bool = False) -> int:
@@ -446,7 +384,7 @@ class Population:
 
     def fall_ill_then_decide_to_stay(self, period: int, signal: ChargeSignal, cap_cny: float) -> dict:
         """Members fall ill (covered: paid; waiting: refunded, out for good); the others
-        weigh charges, churn and neighbours' exits, and some leave.
+        weigh charges, churn and neighbours' exits, and some leave (`member_pass`).
 
         One uniform per member drives both: ill if u < p_ill; otherwise the staying
         decision uses (u - p_ill) / (1 - p_ill), uniform and independent of the illness
@@ -464,34 +402,25 @@ class Population:
         """
         if self.params["contagion_model"] == "hazard":
             self.exposure *= np.float32(np.exp(-1.0 / self.params["contagion_decay_periods"]))
+        arrays, values = self.member_arrays(period), self.period_values(period, signal, cap_cny)
+        partial = self._expected_partial_sums()
         claimants, ill_in_waiting, leavers, reasons = [], [], [], []
-        expected_claims = expected_benefits = expected_claims_family = 0.0
         for start, stop in self.chunks():
             members = start + np.flatnonzero(self.is_member(slice(start, stop)))
             u = self.streams.uniforms(Stream.MEMBERSHIP, period, start, stop)[members - start]
-            p_ill = self.illness_probability(members, period)
-            covered = self.state[members] == State.COVERED
-            ill = u < p_ill
-            claimants.append(members[ill & covered])
-            ill_in_waiting.append(members[ill & ~covered])
-            expected_claims += float(p_ill[covered].sum())
-            expected_claims_family += float(p_ill[covered & self.enrolled_by_family[members]].sum())
-            expected_benefits += float((p_ill * self.benefit_cny(members))[covered].sum())
-            healthy = members[~ill]
-            u_stay = (u[~ill] - p_ill[~ill]) / (1.0 - p_ill[~ill])
-            reason = leaving.draw_exits(*self.exit_hazards(healthy, signal, cap_cny), u_stay)
-            reason[(reason == ExitReason.NONE) & self.threshold_exceeded(healthy)] = ExitReason.CONTAGION
-            leaving_now = reason != ExitReason.NONE
-            leavers.append(healthy[leaving_now])
-            reasons.append(reason[leaving_now])
+            outcome, _ = member_pass.decide(arrays, values, members, u, partial, BLOCK_AGENTS)
+            claimants.append(members[outcome == ExitReason.CLAIM])
+            ill_in_waiting.append(members[outcome == ExitReason.ILL_IN_WAITING])
+            leaving_now = np.isin(outcome, VOLUNTARY_EXIT_REASONS)
+            leavers.append(members[leaving_now])
+            reasons.append(outcome[leaving_now])
+        expected = dict(zip(member_pass.EXPECTED, sum_blocks_in_order(partial).tolist(), strict=True))
         result = {
             "claimants": np.concatenate(claimants),
             "ill_in_waiting": np.concatenate(ill_in_waiting),
             "leavers": np.concatenate(leavers),
             "exit_reasons": np.concatenate(reasons),
-            "expected_claims": expected_claims,
-            "expected_benefits_cny": expected_benefits,
-            "expected_claims_family": expected_claims_family,
+            **expected,
         }
         result["benefits_cny"] = self.benefit_cny(result["claimants"])
         result["refunds_cny"] = self.paid_this_membership_cny[result["ill_in_waiting"]].copy()
@@ -499,6 +428,94 @@ class Population:
         self.leave(result["ill_in_waiting"], ExitReason.ILL_IN_WAITING, period)
         self.leave(result["leavers"], result["exit_reasons"], period)
         return result
+
+    def decide_members(
+        self, members: np.ndarray, period: int, signal: ChargeSignal, cap_cny: float, u: np.ndarray
+    ) -> tuple[np.ndarray, dict]:
+        """The fate of the members at `members` this period, from one uniform each
+        (`member_pass.decide`), without applying it.
+
+        Returns:
+            (outcome, expected): ExitReason code per member (CLAIM, ILL_IN_WAITING, an exit
+            reason, or NONE); the expected-claim sums over them (`member_pass.EXPECTED`).
+        """
+        partial = self._expected_partial_sums()
+        outcome, _ = member_pass.decide(
+            self.member_arrays(period), self.period_values(period, signal, cap_cny), members, u, partial, BLOCK_AGENTS
+        )
+        return outcome, dict(zip(member_pass.EXPECTED, sum_blocks_in_order(partial).tolist(), strict=True))
+
+    def _expected_partial_sums(self) -> np.ndarray:
+        return np.zeros((-(-self.n_agents // BLOCK_AGENTS), len(member_pass.EXPECTED)))
+
+    def member_arrays(self, period: int) -> member_pass.MemberArrays:
+        """The arrays the compiled member pass reads in `period`."""
+        threshold = self.exited_neighbours is not None
+        unused = np.zeros(1, np.int32)  # read only under threshold contagion
+        select_by_duration, awareness_by_age = self._period_tables(period)
+        return member_pass.MemberArrays(
+            self.state, self.age_periods, self.first_join_period, self.frailty, self.perceived_frailty,
+            self.insured, self.income_cny, self.price_sensitivity, self.reviews_charges, self.exposure,
+            self.enrolled_by_family,
+            self.exited_neighbours if threshold else unused,
+            self.degree,
+            self.member_neighbours,
+            self.contagion_threshold if threshold else unused.astype(np.float32),
+            self.incidence_by_age, self.benefit_by_age, self.weight_by_age, select_by_duration, awareness_by_age,
+        )  # fmt: skip
+
+    def _period_tables(self, period: int) -> tuple[np.ndarray, np.ndarray]:
+        """This period's select factor by periods since the first join and claim awareness
+        by age: the rules of illness.py at every duration and age, once a period."""
+        if self._tables_period != period:
+            p = self.params
+            select_by_duration = illness.select_factor(
+                np.arange(period + 1),
+                p["select_risk_factor_at_joining"],
+                p["select_period_years"],
+                p["select_shape"],
+                p["select_ultimate_factor"],
+            )
+            awareness_by_age = illness.claim_awareness(
+                period,
+                p["claim_awareness_midpoint_periods"],
+                p["claim_awareness_width_periods"],
+                (np.arange(self.max_age_periods + 1) - self.adult_age_periods) / PERIODS_PER_YEAR,
+                p["claim_awareness_age_delay_periods"],
+            )
+            self._tables, self._tables_period = (select_by_duration, awareness_by_age), period
+        return self._tables
+
+    def period_values(self, period: int, signal: ChargeSignal, cap_cny: float) -> member_pass.PeriodValues:
+        """This period's model-level values for the compiled member pass."""
+        p = self.params
+        return member_pass.PeriodValues(
+            period=float(period),
+            recent_unit_share_cny=signal.recent_unit_share_cny,
+            reference_unit_share_cny=signal.reference_unit_share_cny,
+            jump=signal.jump,
+            cap_cny=float(cap_cny),
+            salience_rule=p["stay_rule"] == "salience",
+            loss_aversion=p["loss_aversion"],
+            price_attention=p["price_attention"],
+            salience_attention=p["salience_attention"],
+            base_exit_hazard=p["base_exit_hazard"],
+            contagion_strength=p["contagion_strength"] if p["contagion_model"] == "hazard" else 0.0,
+            threshold_contagion=self.exited_neighbours is not None,
+            value_loading=p["value_loading"],
+            insurance_substitution=p["insurance_substitution"],
+            affordability_share=p["affordability_share"],
+            probability_weighting=p["probability_weighting"],
+            marketing_hazard=float(
+                joining.marketing_hazard(
+                    period, p["marketing_rate"], p["launch_marketing_rate"], p["launch_marketing_decay_periods"]
+                )
+            ),
+            word_of_mouth_rate=p["word_of_mouth_rate"],
+            join_age_gradient=p["join_age_gradient"],
+            rejoin_propensity=p["rejoin_propensity"],
+            adult_age_periods=float(self.adult_age_periods),
+        )
 
     def decide_to_join(self, period: int, signal: ChargeSignal, cap_cny: float) -> tuple[int, int, int]:
         """Eligible adults join by marketing and word of mouth; some enrol a relative.
@@ -626,29 +643,11 @@ class Population:
         Returns:
             For each buyer, whether it was a member when buying (bool).
         """
-        p = self.params
         were_members = []
         for start, stop in self.chunks():
-            s = slice(start, stop)
-            alive = self.alive(s)
-            # Only those not yet considering, or considering and not insured, have a draw to make.
-            active = start + np.flatnonzero(alive & ~(self.considering[s] & self.insured[s]))
-            u = self.streams.uniforms(Stream.INSURANCE, period, start, stop)[active - start]
-            member = self.is_member(active)
-            already = self.considering[active]
-            p_consider = cross_sell.consider_probability(
-                member, p["consider_rate_members"], p["consider_rate_nonmembers"]
-            )
-            starts = ~already & (u < p_consider)
-            u_buy = np.divide(u, p_consider, out=u.copy(), where=starts)
-            may_buy = np.flatnonzero((already | starts) & ~self.insured[active])
-            p_buy = cross_sell.buy_probability(
-                self.income_cny[active[may_buy]], p["income_median_cny"], p["buy_rate"], p["buy_income_elasticity"]
-            )
-            buyers = may_buy[u_buy[may_buy] < p_buy]
-            self.considering[active[starts]] = True
-            self.insured[active[buyers]] = True
-            were_members.append(member[buyers])
+            u = self.streams.uniforms(Stream.INSURANCE, period, start, stop)
+            bought = insurance_pass.consider_and_buy(self, start, u)
+            were_members.append(bought[bought != insurance_pass.NO_PURCHASE] == insurance_pass.BOUGHT_AS_MEMBER)
         return np.concatenate(were_members)
 
     def close_plan(self, period: int) -> int:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from huzhu.agents.compiled import rule
 from huzhu.model.calendar import PERIODS_PER_YEAR
 from huzhu.model.incidence import ci1_incidence
 
@@ -32,16 +33,17 @@ def annual_cap_cny(year: int, cap_cny: float, first_year: int, last_year: int) -
     return cap_cny if first_year <= year <= last_year else np.inf
 
 
-def capped_charges(asked_cny, paid_this_year_cny, cap_cny: float):
+@rule(3)
+def capped_charges(asked_cny, paid_this_year_cny, cap_cny):
     """What each member pays of what is asked, given the annual cap (CNY per person).
 
     The platform pays the rest (asked - charged).
     """
-    room = np.maximum(cap_cny - np.asarray(paid_this_year_cny), 0.0)
-    return np.minimum(asked_cny, room)
+    return min(asked_cny, max(cap_cny - paid_this_year_cny, 0.0))
 
 
-def expected_annual_charge(unit_share_cny_per_period, weight, cap_cny: float):
+@rule(3)
+def expected_annual_charge(unit_share_cny_per_period, weight, cap_cny):
     """Charges an agent expects over a year at the recent share (CNY per year).
 
     Args:
@@ -49,7 +51,7 @@ def expected_annual_charge(unit_share_cny_per_period, weight, cap_cny: float):
         weight: The agent's `sharing_weights` (1).
         cap_cny: Annual cap in force (CNY per year).
     """
-    return np.minimum(PERIODS_PER_YEAR * unit_share_cny_per_period * np.asarray(weight), cap_cny)
+    return min(PERIODS_PER_YEAR * unit_share_cny_per_period * weight, cap_cny)
 
 
 def one_to_one_share(simulated_cny: float, expected_cny: float, people_per_agent: float) -> float:

@@ -2,12 +2,17 @@
 
 Used by both the join and the stay decision: attractiveness of joining is
 1 - price_pressure, and the price part of the exit hazard is attention x price_pressure.
+The per-agent rules are compiled ufuncs (agents/compiled.py): one definition for an
+array of agents, one agent, and the compiled passes.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from scipy.special import expit
+
+from huzhu.agents.compiled import logistic, rule
 
 
 def benefit_cny(age_years, benefit_young_cny: float, benefit_old_cny: float, split_age_years: float):
@@ -15,7 +20,8 @@ def benefit_cny(age_years, benefit_young_cny: float, benefit_old_cny: float, spl
     return np.where(np.asarray(age_years) < split_age_years, benefit_young_cny, benefit_old_cny)
 
 
-def decision_weight(probability, curvature: float):
+@rule(2)
+def decision_weight(probability, curvature):
     """The weight a decision gives a probability of loss (Tversky & Kahneman 1992, eq. 6).
 
     w(p) = p^g / (p^g + (1 - p)^g)^(1/g): with g < 1 small probabilities weigh more than
@@ -26,22 +32,22 @@ def decision_weight(probability, curvature: float):
         probability: Probability of the loss (0-1).
         curvature: g (1): below 1 the inverse S of the authors; w is increasing in p for g above 0.28.
     """
-    p = np.asarray(probability, dtype=np.float64)
     if curvature == 1.0:
-        return p
-    powered = p**curvature
-    return powered / (powered + (1.0 - p) ** curvature) ** (1.0 / curvature)
+        return probability
+    powered = probability**curvature
+    return powered / (powered + (1.0 - probability) ** curvature) ** (1.0 / curvature)
 
 
+@rule(8)
 def willingness_to_pay(
     perceived_annual_risk,
     benefit,
     insured,
     income_cny,
-    value_loading: float,
-    insurance_substitution: float,
-    affordability_share: float,
-    probability_weighting: float = 1.0,
+    value_loading,
+    insurance_substitution,
+    affordability_share,
+    probability_weighting,
 ):
     """Most an agent will pay for the plan in a year (CNY per year).
 
@@ -61,13 +67,14 @@ def willingness_to_pay(
         probability_weighting: Curvature g of `decision_weight` applied to the perceived
             risk (1 = none).
     """
-    probability_within_year = -np.expm1(-np.asarray(perceived_annual_risk, dtype=np.float64))
+    probability_within_year = -math.expm1(-perceived_annual_risk)
     weighted_risk = decision_weight(probability_within_year, probability_weighting)
-    value = value_loading * weighted_risk * benefit * (1.0 - insurance_substitution * np.asarray(insured))
-    return np.minimum(value, affordability_share * np.asarray(income_cny))
+    value = value_loading * weighted_risk * benefit * (1.0 - insurance_substitution * insured)
+    return min(value, affordability_share * income_cny)
 
 
-def reference_dependent_charge(annual_charge_cny, reference_charge_cny, loss_aversion: float):
+@rule(3)
+def reference_dependent_charge(annual_charge_cny, reference_charge_cny, loss_aversion):
     """The charge as a member who pays it weighs it (CNY per year).
 
     Charges above the reference formed from past ones count as losses and weigh
@@ -79,10 +86,10 @@ def reference_dependent_charge(annual_charge_cny, reference_charge_cny, loss_ave
         reference_charge_cny: The same at the reference share (CNY per year).
         loss_aversion: Extra weight on the excess over the reference (1).
     """
-    charge = np.asarray(annual_charge_cny, dtype=np.float64)
-    return charge + loss_aversion * np.maximum(charge - np.asarray(reference_charge_cny, dtype=np.float64), 0.0)
+    return annual_charge_cny + loss_aversion * max(annual_charge_cny - reference_charge_cny, 0.0)
 
 
+@rule(3)
 def price_pressure(annual_charge_cny, willingness_to_pay_cny, price_sensitivity):
     """Probability that an agent who weighs the plan finds it too dear (0-1).
 
@@ -95,16 +102,11 @@ def price_pressure(annual_charge_cny, willingness_to_pay_cny, price_sensitivity)
         willingness_to_pay_cny: From `willingness_to_pay` (CNY per year), >= 0.
         price_sensitivity: Log-odds per unit of log price ratio (1).
     """
-    charge = np.asarray(annual_charge_cny, dtype=np.float64)
-    wtp = np.asarray(willingness_to_pay_cny, dtype=np.float64)
-    sensitivity = np.asarray(price_sensitivity, dtype=np.float64)
-    both_positive = (charge > 0) & (wtp > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_ratio = np.where(both_positive, np.log(charge) - np.log(wtp), 0.0)
-    pressure = expit(sensitivity * log_ratio)
     # The limits, written out so that a zero sensitivity never meets an infinite log ratio:
     # nothing asked -> 0; something asked of an agent who values cover at nothing -> 1
     # (one half if it is insensitive to price, the logistic's value at any ratio).
-    priceless = (charge > 0) & (wtp <= 0)
-    pressure = np.where(priceless, np.where(sensitivity > 0, 1.0, 0.5), pressure)
-    return np.where(charge <= 0, 0.0, pressure)
+    if annual_charge_cny <= 0.0:
+        return 0.0
+    if willingness_to_pay_cny <= 0.0:
+        return 1.0 if price_sensitivity > 0.0 else 0.5
+    return logistic(price_sensitivity * (math.log(annual_charge_cny) - math.log(willingness_to_pay_cny)))

@@ -22,7 +22,7 @@ import pytest
 from scipy import stats
 
 from huzhu import MutualAidModel
-from huzhu.agents.population import Population
+from huzhu.model.parameters import resolve_parameters
 
 N_AGENTS = 1_000
 AGENT_SEEDS = tuple(range(1, 9))
@@ -57,22 +57,14 @@ def outputs(
     engine: str, seed: int, perturb: bool = False, stay_rule: str = "constant", relative_choice: str = "neighbour"
 ) -> np.ndarray:
     """The compared outputs of one run (people, or CNY per member per period)."""
+    settings = dict(SETTINGS)
     if perturb:
-        # A deliberately wrong rule: the price part of the exit hazard tripled.
-        original = Population.exit_hazards
-
-        def tripled_price(self, idx, signal, cap):
-            other, price, contagion = original(self, idx, signal, cap)
-            return other, PRICE_PERTURBATION * price, contagion
-
-        Population.exit_hazards = tripled_price
-    try:
-        table = MutualAidModel(
-            n_agents=N_AGENTS, rng=seed, engine=engine, stay_rule=stay_rule, relative_choice=relative_choice, **SETTINGS
-        ).run()
-    finally:
-        if perturb:
-            Population.exit_hazards = original
+        # A deliberately wrong rule: the price part of the exit hazard tripled (under the
+        # constant stay rule it is price attention x price pressure).
+        settings["price_attention"] = PRICE_PERTURBATION * resolve_parameters({})["price_attention"]
+    table = MutualAidModel(
+        n_agents=N_AGENTS, rng=seed, engine=engine, stay_rule=stay_rule, relative_choice=relative_choice, **settings
+    ).run()
     by_date = table.set_index("date")
     year_2020 = table[table["date"].dt.year == 2020]
     return np.array(

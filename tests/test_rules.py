@@ -52,7 +52,7 @@ def test_benefit_of_one_agent_is_the_same_rule_as_for_many():
 def test_willingness_to_pay_is_the_lesser_of_loaded_value_and_affordability(
     risk, benefit, insured, income, loading, substitution, afford
 ):
-    wtp = valuation.willingness_to_pay(risk, benefit, insured, income, loading, substitution, afford)
+    wtp = valuation.willingness_to_pay(risk, benefit, insured, income, loading, substitution, afford, 1.0)
     value = loading * -math.expm1(-risk) * benefit * ((1.0 - substitution) if insured else 1.0)
     expected = min(value, afford * income)
     assert wtp == pytest.approx(expected, rel=1e-12, abs=1e-300)
@@ -62,15 +62,15 @@ def test_willingness_to_pay_falls_with_insurance_by_the_substitution_share():
     # Incomes high enough that affordability (0.004 x income) never binds.
     risk = np.array([0.001, 0.01, 0.02])
     income = np.full(3, 1e9)
-    uninsured = valuation.willingness_to_pay(risk, 300_000.0, np.zeros(3, bool), income, 1.5, 0.3, 0.004)
-    insured = valuation.willingness_to_pay(risk, 300_000.0, np.ones(3, bool), income, 1.5, 0.3, 0.004)
+    uninsured = valuation.willingness_to_pay(risk, 300_000.0, np.zeros(3, bool), income, 1.5, 0.3, 0.004, 1.0)
+    insured = valuation.willingness_to_pay(risk, 300_000.0, np.ones(3, bool), income, 1.5, 0.3, 0.004, 1.0)
     np.testing.assert_allclose(uninsured, 1.5 * -np.expm1(-risk) * 300_000.0, rtol=1e-12)
     np.testing.assert_allclose(insured / uninsured, 1.0 - 0.3, rtol=1e-12)
 
 
 def test_willingness_to_pay_is_capped_by_affordability_when_income_is_low():
     # Loaded value 1.5 x 0.01 x 300,000 = 4,500 CNY; 0.004 x 100,000 = 400 CNY binds.
-    assert valuation.willingness_to_pay(0.01, 300_000.0, False, 100_000.0, 1.5, 0.3, 0.004) == pytest.approx(400.0)
+    assert valuation.willingness_to_pay(0.01, 300_000.0, False, 100_000.0, 1.5, 0.3, 0.004, 1.0) == pytest.approx(400.0)
 
 
 def test_decision_weight_is_tversky_kahneman_at_their_estimate_for_losses():
@@ -247,21 +247,21 @@ def test_marketing_hazard_starts_at_steady_plus_launch_rate_and_decays_to_steady
 @PROPERTY
 @given(m=hazard, q=hazard, f=share01)
 def test_join_probability_is_zero_when_attractiveness_is_zero(m, q, f):
-    assert joining.join_probability(m, q, f, 0.0) == 0.0
+    assert joining.join_probability(m, q, f, 0.0, 1.0) == 0.0
 
 
 @PROPERTY
 @given(m=hazard, q=hazard, f=share01, a=share01)
 def test_join_probability_equals_one_minus_exp_of_minus_bass_hazard_times_attractiveness(m, q, f, a):
     expected = 1.0 - math.exp(-(m + q * f) * a)
-    p = joining.join_probability(m, q, f, a)
+    p = joining.join_probability(m, q, f, a, 1.0)
     assert p == pytest.approx(expected, rel=1e-12, abs=1e-15)
     assert 0.0 <= p <= 1.0
 
 
 def test_join_probability_increases_with_the_share_of_member_neighbours():
     shares = np.linspace(0.0, 1.0, 11)
-    p = joining.join_probability(0.004, 0.06, shares, 0.7)
+    p = joining.join_probability(0.004, 0.06, shares, 0.7, 1.0)
     assert np.all(np.diff(p) > 0)
 
 
@@ -412,24 +412,26 @@ def test_threshold_is_exceeded_exactly_when_exited_neighbours_reach_threshold_ti
 @pytest.mark.parametrize("factor_at_joining", [0.0, 0.3, 1.0])
 def test_select_factor_at_joining_is_the_factor_at_joining(factor_at_joining):
     # 1 - (1 - f) rounds back to f within one ulp.
-    assert illness.select_factor(0, factor_at_joining, 6.0) == pytest.approx(factor_at_joining, rel=1e-15, abs=0)
+    assert illness.select_factor(0, factor_at_joining, 6.0, 1.0, 1.0) == pytest.approx(
+        factor_at_joining, rel=1e-15, abs=0
+    )
 
 
 def test_select_factor_rises_towards_one_with_time_in_the_plan():
     periods = np.arange(0, 24 * 200)
-    factor = illness.select_factor(periods, 0.2, 6.0)
+    factor = illness.select_factor(periods, 0.2, 6.0, 1.0, 1.0)
     # Strictly rising over the first 30 years (gap still 0.8 e^-5 ~ 5e-3), then never falling
     # once the gap nears float64 resolution.
     assert np.all(np.diff(factor[: 24 * 30]) > 0)
     assert np.all(np.diff(factor) >= 0)
     assert np.all(factor <= 1.0)
     # ODD 7.1: after one select period (P x select_period_years periods) the gap is 1/e of the start.
-    assert illness.select_factor(PERIODS_PER_YEAR * 6, 0.2, 6.0) == pytest.approx(1 - 0.8 / math.e, rel=1e-12)
+    assert illness.select_factor(PERIODS_PER_YEAR * 6, 0.2, 6.0, 1.0, 1.0) == pytest.approx(1 - 0.8 / math.e, rel=1e-12)
     assert factor[-1] == pytest.approx(1.0, abs=1e-12)
 
 
 def test_select_factor_is_one_everywhere_when_the_factor_at_joining_is_one():
-    np.testing.assert_array_equal(illness.select_factor(np.arange(0, 500), 1.0, 6.0), 1.0)
+    np.testing.assert_array_equal(illness.select_factor(np.arange(0, 500), 1.0, 6.0, 1.0, 1.0), 1.0)
 
 
 @PROPERTY
@@ -466,7 +468,7 @@ def test_a_steeper_select_shape_keeps_the_first_months_lower_and_the_later_ones_
 @given(risk=st.floats(min_value=0.0, max_value=5.0), select=share01)
 def test_illness_probability_is_one_minus_exp_of_minus_risk_times_select_per_period(risk, select):
     expected = 1.0 - math.exp(-risk * select / 24)
-    assert illness.illness_probability(risk, select) == pytest.approx(expected, rel=1e-12, abs=1e-16)
+    assert illness.illness_probability(risk, select, 1.0) == pytest.approx(expected, rel=1e-12, abs=1e-16)
 
 
 @PROPERTY
@@ -479,16 +481,16 @@ def test_claim_awareness_is_the_logistic_in_the_plans_age(period, midpoint, widt
     """ODD 7.1: a(t) = 1 / (1 + exp(-(t - m) / w)), written for x = (t - m) / w < 0 as e^x / (1 + e^x)."""
     x = (period - midpoint) / width
     expected = 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
-    assert illness.claim_awareness(period, midpoint, width) == pytest.approx(expected, rel=1e-12, abs=1e-300)
+    assert illness.claim_awareness(period, midpoint, width, 0.0, 0.0) == pytest.approx(expected, rel=1e-12, abs=1e-300)
 
 
 def test_claim_awareness_of_width_zero_is_a_step_at_the_midpoint_and_one_by_default():
-    assert [illness.claim_awareness(t, 10.0, 0.0) for t in (0, 9, 10, 11)] == [0.0, 0.0, 1.0, 1.0]
+    assert [illness.claim_awareness(t, 10.0, 0.0, 0.0, 0.0) for t in (0, 9, 10, 11)] == [0.0, 0.0, 1.0, 1.0]
     # The documented defaults (midpoint 0, width 0): every ill member claims from the launch.
-    assert all(illness.claim_awareness(t, 0.0, 0.0) == 1.0 for t in range(100))
+    assert all(illness.claim_awareness(t, 0.0, 0.0, 0.0, 0.0) == 1.0 for t in range(100))
     # Half the ill claim at the midpoint; awareness rises with the plan's age.
-    assert illness.claim_awareness(24, 24.0, 3.0) == 0.5
-    assert illness.claim_awareness(20, 24.0, 3.0) < illness.claim_awareness(28, 24.0, 3.0)
+    assert illness.claim_awareness(24, 24.0, 3.0, 0.0, 0.0) == 0.5
+    assert illness.claim_awareness(20, 24.0, 3.0, 0.0, 0.0) < illness.claim_awareness(28, 24.0, 3.0, 0.0, 0.0)
 
 
 @PROPERTY
@@ -503,7 +505,7 @@ def test_claim_awareness_midpoint_moves_later_with_age(period, midpoint, width, 
     """ODD 7.1: the midpoint of an adult `years_above` its adult age is m + delay x years / 10;
     minors (negative years) have the adults' midpoint."""
     shifted = midpoint + delay * max(years_above, 0.0) / 10.0
-    expected = illness.claim_awareness(period, shifted, width)
+    expected = illness.claim_awareness(period, shifted, width, 0.0, 0.0)
     assert illness.claim_awareness(period, midpoint, width, years_above, delay) == pytest.approx(expected, rel=1e-12)
 
 
@@ -514,7 +516,7 @@ def test_claim_awareness_falls_with_age_at_a_delay_and_not_without():
     assert np.all(np.diff(delayed[1:]) < 0)
     # At 6 periods a decade, one 20 years above the adult age has its midpoint 12 periods
     # later: its share at t is the adult-age share at t - 12.
-    assert delayed[3] == pytest.approx(illness.claim_awareness(12, 24.0, 3.0))
+    assert delayed[3] == pytest.approx(illness.claim_awareness(12, 24.0, 3.0, 0.0, 0.0))
     np.testing.assert_array_equal(illness.claim_awareness(24, 24.0, 3.0, years_above, 0.0), np.full(5, 0.5))
     # A step (width 0) reaches each age at its own midpoint.
     np.testing.assert_array_equal(illness.claim_awareness(30, 24.0, 0.0, years_above, 6.0), [1, 1, 1, 0, 0])

@@ -1,0 +1,285 @@
+"""Members fall ill, then decide whether to stay: one compiled pass over the members.
+
+For each member the pass composes the rules of illness.py, valuation.py, sharing.py and
+leaving.py (each written once, as a compiled ufunc) into its period: one uniform `u`
+decides illness (`u < p_ill`: the covered claim, the waiting are refunded) and, for the
+others, staying, with `u' = (u - p_ill) / (1 - p_ill)` (ODD 7.5). Both engines call it:
+the vectorised engine with a chunk's members, the per-agent reference with one member.
+
+Members are shared among threads by fixed blocks of agent indices
+(model/threads.py), and the expected claims are summed block by block, so neither the
+number of threads nor the chunk size changes a bit.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit, prange
+
+from huzhu.agents import illness, joining, leaving, sharing, valuation
+from huzhu.agents.states import ExitReason, State
+from huzhu.model.calendar import PERIODS_PER_YEAR
+
+#: Columns of the expected-claim sums, per block of agents.
+EXPECTED = ("expected_claims", "expected_claims_family", "expected_benefits_cny")
+
+_COVERED = int(State.COVERED)
+_NONE, _CONTAGION = int(ExitReason.NONE), int(ExitReason.CONTAGION)
+_CLAIM, _ILL_IN_WAITING = int(ExitReason.CLAIM), int(ExitReason.ILL_IN_WAITING)
+
+
+class PeriodValues(NamedTuple):
+    """What every member's decision this period shares (model-level values).
+
+    Attributes:
+        period: This period (periods since the launch).
+        recent_unit_share_cny, reference_unit_share_cny, jump: What members know of the
+            charges (sharing.ChargeSignal; CNY per period, CNY per period, 1).
+        cap_cny: Annual cap in force (CNY per year; inf when none).
+        salience_rule: The salience stay rule is in force (else the constant one).
+        loss_aversion: Extra weight on charges above the reference (1).
+        price_attention, salience_attention: leaving.review_chance.
+        base_exit_hazard: Churn for reasons outside the model (per period).
+        contagion_strength: Hazard increase per exited neighbour (1; 0 unless hazard contagion).
+        threshold_contagion: Threshold contagion is in force.
+        value_loading, insurance_substitution, affordability_share, probability_weighting:
+            valuation.willingness_to_pay.
+        marketing_hazard: This period's joining hazard from promotion (per period).
+        word_of_mouth_rate, join_age_gradient, rejoin_propensity: joining.join_probability
+            and joining.join_propensity.
+        adult_age_periods: Age from which agents decide for themselves (half months).
+    """
+
+    period: float
+    recent_unit_share_cny: float
+    reference_unit_share_cny: float
+    jump: float
+    cap_cny: float
+    salience_rule: bool
+    loss_aversion: float
+    price_attention: float
+    salience_attention: float
+    base_exit_hazard: float
+    contagion_strength: float
+    threshold_contagion: bool
+    value_loading: float
+    insurance_substitution: float
+    affordability_share: float
+    probability_weighting: float
+    marketing_hazard: float
+    word_of_mouth_rate: float
+    join_age_gradient: float
+    rejoin_propensity: float
+    adult_age_periods: float
+
+
+class MemberArrays(NamedTuple):
+    """The population's arrays the pass reads (see `Population` for each one's unit), and
+    this period's functions of membership duration and of age: each a rule of illness.py
+    evaluated once a period at every duration or age it can take."""
+
+    state: np.ndarray
+    age_periods: np.ndarray
+    first_join_period: np.ndarray
+    frailty: np.ndarray
+    perceived_frailty: np.ndarray
+    insured: np.ndarray
+    income_cny: np.ndarray
+    price_sensitivity: np.ndarray
+    reviews_charges: np.ndarray
+    exposure: np.ndarray
+    enrolled_by_family: np.ndarray
+    exited_neighbours: np.ndarray  # zeros when threshold contagion is not in force
+    degree: np.ndarray
+    member_neighbours: np.ndarray
+    contagion_threshold: np.ndarray  # zeros when threshold contagion is not in force
+    incidence_by_age: np.ndarray
+    benefit_by_age: np.ndarray
+    weight_by_age: np.ndarray
+    select_by_duration: np.ndarray  # this period's select factor by periods since the first join
+    awareness_by_age: np.ndarray  # this period's claim awareness by age (half months)
+
+
+@njit(cache=True, inline="always")
+def illness_probability(a, v, i):
+    """Probability that member i falls ill this period and claims (0-1)."""
+    age = a.age_periods[i]
+    annual_risk = a.incidence_by_age[age] * np.float64(a.frailty[i])
+    select = a.select_by_duration[int(v.period) - a.first_join_period[i]]
+    return illness.illness_probability(annual_risk, select, a.awareness_by_age[age])
+
+
+@njit(cache=True, inline="always")
+def price_pressure(a, v, i, paying):
+    """Price pressure on agent i at the recent share (0-1); `paying`: a member who pays
+    the charges weighs them against its reference under the salience rule."""
+    age = a.age_periods[i]
+    weight = a.weight_by_age[age]
+    charge = sharing.expected_annual_charge(v.recent_unit_share_cny, weight, v.cap_cny)
+    if paying and v.salience_rule:
+        reference = sharing.expected_annual_charge(v.reference_unit_share_cny, weight, v.cap_cny)
+        charge = valuation.reference_dependent_charge(charge, reference, v.loss_aversion)
+    wtp = valuation.willingness_to_pay(
+        a.incidence_by_age[age] * np.float64(a.perceived_frailty[i]),
+        a.benefit_by_age[age],
+        a.insured[i],
+        np.float64(a.income_cny[i]),
+        v.value_loading,
+        v.insurance_substitution,
+        v.affordability_share,
+        v.probability_weighting,
+    )
+    return valuation.price_pressure(charge, wtp, np.float64(a.price_sensitivity[i]))
+
+
+@njit(cache=True, inline="always")
+def join_probability(a, v, i):
+    """Probability that adult i, who may join, joins this period (0-1)."""
+    degree = a.degree[i]
+    member_share = a.member_neighbours[i] / degree if degree > 0 else 0.0
+    attractiveness = 1.0 - price_pressure(a, v, i, False)
+    propensity = joining.join_propensity(
+        a.age_periods[i] / PERIODS_PER_YEAR,
+        v.adult_age_periods / PERIODS_PER_YEAR,
+        v.join_age_gradient,
+        a.first_join_period[i] >= 0,
+        v.rejoin_propensity,
+    )
+    return joining.join_probability(v.marketing_hazard, v.word_of_mouth_rate, member_share, attractiveness, propensity)
+
+
+@njit(cache=True, inline="always")
+def exit_reason(a, v, i, u_stay):
+    """Why healthy member i leaves this period given its uniform `u_stay` (ExitReason code; NONE: stays)."""
+    review = leaving.review_chance(
+        v.salience_rule, v.price_attention, v.salience_attention, v.jump, a.reviews_charges[i]
+    )
+    other = v.base_exit_hazard
+    price = leaving.price_exit_hazard(review, price_pressure(a, v, i, True))
+    contagion = leaving.contagion_exit_hazard(other, price, v.contagion_strength, np.float64(a.exposure[i]))
+    reason = leaving.draw_exits(other, price, contagion, u_stay)
+    if (
+        reason == _NONE
+        and v.threshold_contagion
+        and leaving.threshold_exceeded(a.exited_neighbours[i], a.degree[i], np.float64(a.contagion_threshold[i]))
+    ):
+        reason = _CONTAGION
+    return reason
+
+
+def _decide_blocks(a, v, members, u, block_starts, outcome, p_ill_out, partial, first_block):
+    for b in prange(block_starts.size - 1):
+        claims = claims_family = benefits = 0.0
+        for k in range(block_starts[b], block_starts[b + 1]):
+            i = members[k]
+            p_ill = illness_probability(a, v, i)
+            p_ill_out[k] = p_ill
+            covered = a.state[i] == _COVERED
+            if covered:
+                claims += p_ill
+                claims_family += p_ill * a.enrolled_by_family[i]
+                benefits += p_ill * a.benefit_by_age[a.age_periods[i]]
+            if u[k] < p_ill:
+                outcome[k] = _CLAIM if covered else _ILL_IN_WAITING
+            else:
+                outcome[k] = exit_reason(a, v, i, (u[k] - p_ill) / (1.0 - p_ill))
+        row = partial[first_block + b]
+        row[0] += claims
+        row[1] += claims_family
+        row[2] += benefits
+
+
+# One body, compiled twice: shared among threads for a chunk of members, and on this
+# thread for a few (a parallel region costs more to start than one member's decision).
+_decide_parallel = njit(cache=True, parallel=True)(_decide_blocks)
+_decide_serial = njit(cache=True)(_decide_blocks)
+PARALLEL_FROM_MEMBERS = 1024
+
+
+def decide(
+    a: MemberArrays,
+    v: PeriodValues,
+    members: np.ndarray,
+    u: np.ndarray,
+    partial: np.ndarray,
+    block_agents: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each member's fate this period: claim, refund, exit reason or none.
+
+    Args:
+        a: The population's arrays.
+        v: This period's model-level values.
+        members: Indices of the members deciding, ascending (int64).
+        u: One uniform on [0, 1) per member.
+        partial: Expected-claim sums per block of agents (`EXPECTED` columns), added to in
+            place: row b holds agents [b x block_agents, (b + 1) x block_agents).
+        block_agents: Agents per block.
+
+    Returns:
+        (outcome, p_ill): per member, its ExitReason code (CLAIM, ILL_IN_WAITING, an exit
+        reason, or NONE if it stays a member) and its illness probability (0-1).
+    """
+    members = np.asarray(members, dtype=np.int64)
+    outcome = np.empty(members.size, dtype=np.int8)
+    p_ill = np.empty(members.size)
+    if not members.size:
+        return outcome, p_ill
+    first_block = int(members[0] // block_agents)
+    last_block = int(members[-1] // block_agents)
+    edges = np.arange(first_block, last_block + 2, dtype=np.int64) * block_agents
+    block_starts = np.searchsorted(members, edges).astype(np.int64)
+    kernel = _decide_parallel if members.size >= PARALLEL_FROM_MEMBERS else _decide_serial
+    kernel(a, v, members, np.asarray(u, dtype=np.float64), block_starts, outcome, p_ill, partial, first_block)
+    return outcome, p_ill
+
+
+def _price_pressures_body(a, v, agents, paying, out):
+    for k in prange(agents.size):
+        out[k] = price_pressure(a, v, agents[k], paying)
+
+
+def _join_probabilities_body(a, v, agents, out):
+    for k in prange(agents.size):
+        out[k] = join_probability(a, v, agents[k])
+
+
+def _illness_probabilities_body(a, v, agents, out):
+    for k in prange(agents.size):
+        out[k] = illness_probability(a, v, agents[k])
+
+
+_price_pressures = (njit(cache=True)(_price_pressures_body), njit(cache=True, parallel=True)(_price_pressures_body))
+_join_probabilities = (
+    njit(cache=True)(_join_probabilities_body),
+    njit(cache=True, parallel=True)(_join_probabilities_body),
+)
+_illness_probabilities = (
+    njit(cache=True)(_illness_probabilities_body),
+    njit(cache=True, parallel=True)(_illness_probabilities_body),
+)
+
+
+def price_pressures(a: MemberArrays, v: PeriodValues, agents: np.ndarray, paying: bool) -> np.ndarray:
+    """`price_pressure` of each agent in `agents` (0-1); `paying`: members weighing what they pay."""
+    agents = np.atleast_1d(np.asarray(agents, dtype=np.int64))
+    out = np.empty(agents.size)
+    _price_pressures[agents.size >= PARALLEL_FROM_MEMBERS](a, v, agents, paying, out)
+    return out
+
+
+def illness_probabilities(a: MemberArrays, v: PeriodValues, agents: np.ndarray) -> np.ndarray:
+    """`illness_probability` of each agent in `agents` this period (0-1)."""
+    agents = np.atleast_1d(np.asarray(agents, dtype=np.int64))
+    out = np.empty(agents.size)
+    _illness_probabilities[agents.size >= PARALLEL_FROM_MEMBERS](a, v, agents, out)
+    return out
+
+
+def join_probabilities(a: MemberArrays, v: PeriodValues, agents: np.ndarray) -> np.ndarray:
+    """`join_probability` of each agent in `agents` this period (0-1)."""
+    agents = np.atleast_1d(np.asarray(agents, dtype=np.int64))
+    out = np.empty(agents.size)
+    _join_probabilities[agents.size >= PARALLEL_FROM_MEMBERS](a, v, agents, out)
+    return out
