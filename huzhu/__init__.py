@@ -8,6 +8,7 @@
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
+from huzhu.model import threads as _threads  # noqa: F401  (the threads' wait policy, before any pass runs)
 from huzhu.model.parameters import PARAMETERS, ParameterError
 
 # The model's classes load on first use (PEP 562), so that `huzhu --help` and the
