@@ -25,9 +25,12 @@ from huzhu.model.calendar import PERIODS_PER_YEAR
 #: Columns of the expected-claim sums, per block of agents.
 EXPECTED = ("expected_claims", "expected_claims_family", "expected_benefits_cny")
 
-_COVERED = int(State.COVERED)
+_OUTSIDER, _COVERED, _EXITED = int(State.OUTSIDER), int(State.COVERED), int(State.EXITED)
 _NONE, _CONTAGION = int(ExitReason.NONE), int(ExitReason.CONTAGION)
-_CLAIM, _ILL_IN_WAITING = int(ExitReason.CLAIM), int(ExitReason.ILL_IN_WAITING)
+_CLAIM, _ILL_IN_WAITING, _CLOSURE = int(ExitReason.CLAIM), int(ExitReason.ILL_IN_WAITING), int(ExitReason.CLOSURE)
+
+#: Codes of `decide_to_join`'s result.
+STAYS_OUT, JOINS, JOINS_AND_ENROLS = 0, 1, 2
 
 
 class PeriodValues(NamedTuple):
@@ -50,6 +53,7 @@ class PeriodValues(NamedTuple):
         word_of_mouth_rate, join_age_gradient, rejoin_propensity: joining.join_probability
             and joining.join_propensity.
         adult_age_periods: Age from which agents decide for themselves (half months).
+        min_age_periods, max_age_periods: The plan's age range, [min, max) (half months).
     """
 
     period: float
@@ -73,6 +77,8 @@ class PeriodValues(NamedTuple):
     join_age_gradient: float
     rejoin_propensity: float
     adult_age_periods: float
+    min_age_periods: float
+    max_age_periods: float
 
 
 class MemberArrays(NamedTuple):
@@ -81,6 +87,10 @@ class MemberArrays(NamedTuple):
     evaluated once a period at every duration or age it can take."""
 
     state: np.ndarray
+    exit_reason: np.ndarray
+    exit_period: np.ndarray
+    credit_pass: np.ndarray
+    health_declined: np.ndarray
     age_periods: np.ndarray
     first_join_period: np.ndarray
     frailty: np.ndarray
@@ -132,6 +142,19 @@ def price_pressure(a, v, i, paying):
         v.probability_weighting,
     )
     return valuation.price_pressure(charge, wtp, np.float64(a.price_sensitivity[i]))
+
+
+@njit(cache=True, inline="always")
+def may_join(a, v, i):
+    """Whether agent i may join now: an outsider, or one who left voluntarily before this
+    period (not ill in the waiting period, not closed out); passes the credit screen and
+    the health declaration; of the plan's ages."""
+    state = a.state[i]
+    reason = a.exit_reason[i]
+    returning = state == _EXITED and reason != _ILL_IN_WAITING and reason != _CLOSURE and a.exit_period[i] < v.period
+    age = a.age_periods[i]
+    eligible = a.credit_pass[i] and not a.health_declined[i] and v.min_age_periods <= age < v.max_age_periods
+    return (state == _OUTSIDER or returning) and eligible
 
 
 @njit(cache=True, inline="always")
@@ -235,6 +258,50 @@ def decide(
     return outcome, p_ill
 
 
+def _decide_to_join_body(a, v, start, u, family_enrolment_prob, decision, u_choice):
+    for k in prange(u.size):
+        i = start + k
+        decision[k] = STAYS_OUT
+        if a.age_periods[i] < v.adult_age_periods or not may_join(a, v, i):
+            continue
+        p_join = join_probability(a, v, i)
+        if u[k] < p_join:
+            u_family = u[k] / p_join
+            if u_family < family_enrolment_prob:
+                decision[k] = JOINS_AND_ENROLS
+                u_choice[k] = u_family / family_enrolment_prob
+            else:
+                decision[k] = JOINS
+
+
+_decide_to_join = (njit(cache=True)(_decide_to_join_body), njit(cache=True, parallel=True)(_decide_to_join_body))
+
+
+def decide_to_join(
+    a: MemberArrays, v: PeriodValues, start: int, u: np.ndarray, family_enrolment_prob: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Agents start..start+len(u)-1 decide whether to join, from one uniform each.
+
+    An adult who may join joins if u < p_join (`join_probability`); a joiner enrols a
+    relative if u / p_join < family_enrolment_prob, and u / (p_join x
+    family_enrolment_prob), uniform on [0, 1), chooses whom (ODD 7.6).
+
+    Returns:
+        (decision, u_choice): per agent STAYS_OUT, JOINS or JOINS_AND_ENROLS (int8); the
+        uniform that chooses the relative (read only where JOINS_AND_ENROLS).
+    """
+    u = np.asarray(u, dtype=np.float64)
+    decision = np.empty(u.size, dtype=np.int8)
+    u_choice = np.empty(u.size)
+    _decide_to_join[u.size >= PARALLEL_FROM_MEMBERS](a, v, int(start), u, family_enrolment_prob, decision, u_choice)
+    return decision, u_choice
+
+
+def _may_join_body(a, v, agents, out):
+    for k in prange(agents.size):
+        out[k] = may_join(a, v, agents[k])
+
+
 def _price_pressures_body(a, v, agents, paying, out):
     for k in prange(agents.size):
         out[k] = price_pressure(a, v, agents[k], paying)
@@ -259,6 +326,15 @@ _illness_probabilities = (
     njit(cache=True)(_illness_probabilities_body),
     njit(cache=True, parallel=True)(_illness_probabilities_body),
 )
+_may_join = (njit(cache=True)(_may_join_body), njit(cache=True, parallel=True)(_may_join_body))
+
+
+def may_join_each(a: MemberArrays, v: PeriodValues, agents: np.ndarray) -> np.ndarray:
+    """`may_join` of each agent in `agents` (bool)."""
+    agents = np.atleast_1d(np.asarray(agents, dtype=np.int64))
+    out = np.empty(agents.size, dtype=np.bool_)
+    _may_join[agents.size >= PARALLEL_FROM_MEMBERS](a, v, agents, out)
+    return out
 
 
 def price_pressures(a: MemberArrays, v: PeriodValues, agents: np.ndarray, paying: bool) -> np.ndarray:

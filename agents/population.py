@@ -274,17 +274,14 @@ class Population:
         )
 
     def may_join(self, idx, period: int) -> np.ndarray:
-        """Who may join now (bool): outsiders, or those who left voluntarily before this
-        period (not ill in the waiting period, not closed out), eligible and of age."""
-        state, reason = self.state[idx], self.exit_reason[idx]
-        returning = (
-            (state == State.EXITED)
-            & (reason != ExitReason.ILL_IN_WAITING)
-            & (reason != ExitReason.CLOSURE)
-            & (self.exit_period[idx] < period)
+        """Who may join now (bool; `member_pass.may_join`): outsiders, or those who left
+        voluntarily before this period (not ill in the waiting period, not closed out),
+        eligible and of age."""
+        agents = np.arange(self.n_agents)[idx] if isinstance(idx, slice) else idx
+        may = member_pass.may_join_each(
+            self.member_arrays(period), self.period_values(period, ChargeSignal(), np.inf), agents
         )
-        eligible = self.credit_pass[idx] & ~self.health_declined[idx] & self.in_age_range(idx)
-        return ((state == State.OUTSIDER) | returning) & eligible
+        return may if np.ndim(agents) else bool(may[0])
 
     def join_probability(self, idx, period: int, signal: ChargeSignal, cap_cny: float) -> np.ndarray:
         """Probability that the adults at `idx`, who may join, join this period (0-1;
@@ -454,7 +451,8 @@ class Population:
         unused = np.zeros(1, np.int32)  # read only under threshold contagion
         select_by_duration, awareness_by_age = self._period_tables(period)
         return member_pass.MemberArrays(
-            self.state, self.age_periods, self.first_join_period, self.frailty, self.perceived_frailty,
+            self.state, self.exit_reason, self.exit_period, self.credit_pass, self.health_declined,
+            self.age_periods, self.first_join_period, self.frailty, self.perceived_frailty,
             self.insured, self.income_cny, self.price_sensitivity, self.reviews_charges, self.exposure,
             self.enrolled_by_family,
             self.exited_neighbours if threshold else unused,
@@ -515,6 +513,8 @@ class Population:
             join_age_gradient=p["join_age_gradient"],
             rejoin_propensity=p["rejoin_propensity"],
             adult_age_periods=float(self.adult_age_periods),
+            min_age_periods=float(self.min_age_periods),
+            max_age_periods=float(self.max_age_periods),
         )
 
     def decide_to_join(self, period: int, signal: ChargeSignal, cap_cny: float) -> tuple[int, int, int]:
@@ -528,22 +528,17 @@ class Population:
             (agents who joined by their own decision, relatives they enrolled, how many of
             both had been members before).
         """
-        p_family = self.params["family_enrolment_prob"]
+        arrays, values = self.member_arrays(period), self.period_values(period, signal, cap_cny)
         joiners, enrolling, choice = [], [], []
         for start, stop in self.chunks():
-            s = slice(start, stop)
-            deciders = start + np.flatnonzero(
-                self.may_join(s, period) & (self.age_periods[s] >= self.adult_age_periods)
+            u = self.streams.uniforms(Stream.MEMBERSHIP, period, start, stop)
+            decision, u_choice = member_pass.decide_to_join(
+                arrays, values, start, u, self.params["family_enrolment_prob"]
             )
-            u = self.streams.uniforms(Stream.MEMBERSHIP, period, start, stop)[deciders - start]
-            p_join = self.join_probability(deciders, period, signal, cap_cny)
-            joins = u < p_join
-            joined = deciders[joins]
-            u_family = u[joins] / p_join[joins]
-            enrols = u_family < p_family
-            joiners.append(joined)
-            enrolling.append(joined[enrols])
-            choice.append(u_family[enrols] / p_family)
+            joiners.append(start + np.flatnonzero(decision != member_pass.STAYS_OUT))
+            enrols = decision == member_pass.JOINS_AND_ENROLS
+            enrolling.append(start + np.flatnonzero(enrols))
+            choice.append(u_choice[enrols])
         joined = np.concatenate(joiners)
         rejoined = self.enter(joined, period)
         relatives, relatives_rejoined = self.enrol_relatives(np.concatenate(enrolling), np.concatenate(choice), period)
