@@ -1,4 +1,4 @@
-"""The insurance funnel as one compiled pass over a chunk of agents (ODD 7.8).
+"""The insurance funnel as one compiled pass over a chunk of agents (ODD 7.7).
 
 One uniform an agent: one not yet considering starts if u < p_consider and then buys if
 u / p_consider < p_buy; one already considering buys if u < p_buy. Each agent writes

@@ -284,7 +284,7 @@ def decide_to_join(
 
     An adult who may join joins if u < p_join (`join_probability`); a joiner enrols a
     relative if u / p_join < family_enrolment_prob, and u / (p_join x
-    family_enrolment_prob), uniform on [0, 1), chooses whom (ODD 7.6).
+    family_enrolment_prob), uniform on [0, 1), chooses whom (ODD 7.4).
 
     Returns:
         (decision, u_choice): per agent STAYS_OUT, JOINS or JOINS_AND_ENROLS (int8); the

@@ -19,9 +19,10 @@ from collections.abc import Iterator
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from huzhu.agents import illness, insurance_pass, joining, member_pass, sharing, valuation
+from huzhu.agents import charge_pass, illness, insurance_pass, joining, member_pass, sharing, valuation
 from huzhu.agents.census import census as count_population
 from huzhu.agents.census import sum_blocks_in_order
+from huzhu.agents.neighbour_counts import add_to_neighbours
 from huzhu.agents.sharing import ChargeSignal
 from huzhu.agents.states import SIGNAL_EXIT_REASONS, VOLUNTARY_EXIT_REASONS, ExitReason, State
 from huzhu.model import demography
@@ -336,12 +337,9 @@ class Population:
             self._add_to_neighbours(self.exited_neighbours, signalled, 1)
 
     def _add_to_neighbours(self, counts: np.ndarray, idx: np.ndarray, value) -> None:
-        """Add `value` to `counts` at every neighbour of the agents at `idx`, a chunk of
-        agents at a time (the neighbour list of a mass join or closure is ten times the
-        agents; whole, it would double the run's memory at 10^8 agents)."""
-        idx = np.atleast_1d(idx)
-        for start in range(0, len(idx), self.chunk_size):
-            np.add.at(counts, self.network.neighbours_of_many(idx[start : start + self.chunk_size]), value)
+        """Add `value` to `counts` at every neighbour of the agents at `idx`
+        (`neighbour_counts.add_to_neighbours`: no list of all their neighbours is built)."""
+        add_to_neighbours(self.network, counts, idx, value)
 
     # ------------------------------------------------------------------ period processes
     def charge_shares(self, unit_share_cny: float, cap_cny: float, new_year: bool) -> tuple[float, float, int]:
@@ -356,22 +354,11 @@ class Population:
             (asked, charged, sharers): sums over members of what was asked and what was
             paid (CNY per person, not yet scaled to people) and the number of members.
         """
-        asked_total = charged_total = 0.0
-        sharers = 0
+        partial = charge_pass.partial_sums(self.n_agents)
         for start, stop in self.chunks():
-            s = slice(start, stop)
-            if new_year:
-                self.paid_this_year_cny[s] = 0.0
-            members = start + np.flatnonzero(self.is_member(s))
-            asked = unit_share_cny * self.weight_by_age[self.age_periods[members]]
-            charged = sharing.capped_charges(asked, self.paid_this_year_cny[members], cap_cny)
-            self.paid_this_year_cny[members] += charged
-            self.contributions_cny[members] += charged
-            self.paid_this_membership_cny[members] += charged
-            asked_total += float(asked.sum())
-            charged_total += float(charged.sum())
-            sharers += len(members)
-        return asked_total, charged_total, sharers
+            charge_pass.charge(self, start, stop, unit_share_cny, cap_cny, new_year, partial)
+        asked_total, charged_total, sharers = sum_blocks_in_order(partial).tolist()
+        return asked_total, charged_total, int(sharers)
 
     def complete_waiting_periods(self, period: int) -> None:
         """Waiting members whose waiting period is over become covered."""

@@ -1,0 +1,71 @@
+"""Charging the members their shares as one compiled pass over a chunk of agents (ODD 7.2).
+
+Each member is asked its share (`unit share x sharing weight at its age`) and pays what
+the annual cap leaves (`sharing.capped_charges`); the year-to-date totals reset first in
+a period that opens a year. The sums the books need (asked, paid, sharers) are taken over
+the fixed blocks of model/threads.py: each block's running sums are read back and carried
+on agent by agent, so they are the same bits whatever the chunk size or thread count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from huzhu.agents import sharing
+from huzhu.agents.states import State
+from huzhu.model.threads import BLOCK_AGENTS
+
+_WAITING, _COVERED = int(State.WAITING), int(State.COVERED)
+
+#: Columns of the charge sums, per block of agents.
+SUMS = ("asked_cny", "charged_cny", "sharers")
+
+
+@njit(cache=True, parallel=True)
+def _charge_blocks(
+    start, stop, block_agents, state, age_periods, weight_by_age, paid_this_year_cny, contributions_cny,
+    paid_this_membership_cny, unit_share_cny, cap_cny, new_year, partial,
+):  # fmt: skip
+    first_block = start // block_agents
+    for b in prange((stop - 1) // block_agents - first_block + 1):
+        block = first_block + b
+        row = partial[block]
+        asked_sum, charged_sum, sharers = row[0], row[1], row[2]
+        for i in range(max(start, block * block_agents), min(stop, (block + 1) * block_agents)):
+            if new_year:
+                paid_this_year_cny[i] = 0.0
+            s = state[i]
+            if s == _WAITING or s == _COVERED:
+                asked = unit_share_cny * weight_by_age[age_periods[i]]
+                charged = sharing.capped_charges(asked, paid_this_year_cny[i], cap_cny)
+                paid_this_year_cny[i] += charged
+                contributions_cny[i] += charged
+                paid_this_membership_cny[i] += charged
+                asked_sum += asked
+                charged_sum += charged
+                sharers += 1.0
+        row[0], row[1], row[2] = asked_sum, charged_sum, sharers
+
+
+def charge(population, start: int, stop: int, unit_share_cny: float, cap_cny: float, new_year: bool, partial) -> None:
+    """Charge the members among agents start..stop-1 (in place), adding to `partial`.
+
+    Args:
+        population: The `Population` whose arrays are charged.
+        start, stop: The chunk of agents.
+        unit_share_cny: Share per unit of sharing weight (CNY per person).
+        cap_cny: Annual cap in force (CNY per person per year; inf when none).
+        new_year: The period opens a calendar year.
+        partial: Running sums per block (`SUMS` columns), rows by block of agents.
+    """
+    _charge_blocks(
+        start, stop, BLOCK_AGENTS, population.state, population.age_periods, population.weight_by_age,
+        population.paid_this_year_cny, population.contributions_cny, population.paid_this_membership_cny,
+        float(unit_share_cny), float(cap_cny), bool(new_year), partial,
+    )  # fmt: skip
+
+
+def partial_sums(n_agents: int) -> np.ndarray:
+    """Zeroed running sums, one row per block of `n_agents` agents."""
+    return np.zeros((-(-n_agents // BLOCK_AGENTS), len(SUMS)))

@@ -1,0 +1,35 @@
+"""Counts kept at each agent's neighbours, updated when agents join or leave.
+
+A member who joins or leaves adds to a count at every neighbour (members among the
+neighbours; exposure to neighbours' signal exits). The additions run serially in the
+order of the agents and of each one's neighbour list, the order `np.add.at` used, so
+floating-point counts take the same bits; the agents who change in a period are few
+against the population, so one thread does it in a fraction of a pass.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def _add_to_neighbours(indptr, indices, counts, agents, value):
+    for k in range(agents.size):
+        i = agents[k]
+        for slot in range(indptr[i], indptr[i + 1]):
+            counts[indices[slot]] += value
+
+
+def add_to_neighbours(network, counts: np.ndarray, agents: np.ndarray, value) -> None:
+    """Add `value` to `counts` at every neighbour of each agent in `agents` (in place).
+
+    Args:
+        network: The `CSRNetwork` of the population.
+        counts: One count per agent (int32 or float32).
+        agents: Agent indices (with repeats if an agent changes twice).
+        value: What each neighbour gains (of `counts`' type).
+    """
+    agents = np.atleast_1d(np.asarray(agents, dtype=np.int64))
+    if agents.size:
+        _add_to_neighbours(network.indptr, network.indices, counts, agents, counts.dtype.type(value))
