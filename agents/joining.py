@@ -56,6 +56,18 @@ def join_probability(marketing, word_of_mouth_rate, member_neighbour_share, attr
     return -math.expm1(-hazard * propensity)
 
 
+@rule(4)
+def join_probability_bound(marketing, word_of_mouth_rate, member_neighbour_share, propensity):
+    """An upper bound of `join_probability` over every attractiveness in [0, 1] (0-1 or more).
+
+    The hazard at full attractiveness, computed in the same order, so that rounding keeps
+    it at or above the probability (1 - exp(-h) <= h). An agent whose uniform is at or
+    above it does not join, whatever the price: the compiled pass then skips valuing
+    the plan, and decides exactly as if it had not.
+    """
+    return (marketing + word_of_mouth_rate * member_neighbour_share) * propensity
+
+
 def relative_age_window(joiner_age, parent, generation_gap: float, generation_spread: float):
     """Ages a relative a generation away may have: [low, high] around the joiner's age
     plus the gap for a parent, minus it for a child (same unit as the ages).

@@ -124,6 +124,21 @@ def threshold_exceeded(exited_neighbours, degree, threshold):
     return degree > 0 and exited_neighbours / max(degree, 1.0) >= threshold
 
 
+@rule(4)
+def exit_probability_bound(other_hazard, review_probability, contagion_strength, exposure):
+    """An upper bound of the exit probability of `draw_exits` over every price pressure in
+    [0, 1] (0-1 or more).
+
+    The total hazard with the price part at its largest, `review_probability`, computed in
+    the same order as `draw_exits` adds its parts, so that rounding keeps it at or above
+    the probability (1 - exp(-h) <= h). A member whose uniform is at or above it stays,
+    whatever the price: the compiled pass then skips valuing the plan, and decides exactly
+    as if it had not.
+    """
+    contagion = contagion_exit_hazard(other_hazard, review_probability, contagion_strength, exposure)
+    return other_hazard + review_probability + contagion
+
+
 @rule(4, returns="int8")
 def draw_exits(other, price, contagion, uniform):
     """Who leaves and why, from the hazard parts and one uniform draw per member.

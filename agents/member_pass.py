@@ -158,11 +158,15 @@ def may_join(a, v, i):
 
 
 @njit(cache=True, inline="always")
-def join_probability(a, v, i):
-    """Probability that adult i, who may join, joins this period (0-1)."""
+def join_probability(a, v, i, uniform=-1.0):
+    """Probability that adult i, who may join, joins this period (0-1).
+
+    Given the agent's `uniform`, where that is at or above `joining.join_probability_bound`
+    it returns the bound instead (the agent does not join at any price), without valuing
+    the plan; the default -1 always gives the probability.
+    """
     degree = a.degree[i]
     member_share = a.member_neighbours[i] / degree if degree > 0 else 0.0
-    attractiveness = 1.0 - price_pressure(a, v, i, False)
     propensity = joining.join_propensity(
         a.age_periods[i] / PERIODS_PER_YEAR,
         v.adult_age_periods / PERIODS_PER_YEAR,
@@ -170,6 +174,10 @@ def join_probability(a, v, i):
         a.first_join_period[i] >= 0,
         v.rejoin_propensity,
     )
+    bound = joining.join_probability_bound(v.marketing_hazard, v.word_of_mouth_rate, member_share, propensity)
+    if uniform >= bound:
+        return bound
+    attractiveness = 1.0 - price_pressure(a, v, i, False)
     return joining.join_probability(v.marketing_hazard, v.word_of_mouth_rate, member_share, attractiveness, propensity)
 
 
@@ -180,9 +188,13 @@ def exit_reason(a, v, i, u_stay):
         v.salience_rule, v.price_attention, v.salience_attention, v.jump, a.reviews_charges[i]
     )
     other = v.base_exit_hazard
-    price = leaving.price_exit_hazard(review, price_pressure(a, v, i, True))
-    contagion = leaving.contagion_exit_hazard(other, price, v.contagion_strength, np.float64(a.exposure[i]))
-    reason = leaving.draw_exits(other, price, contagion, u_stay)
+    exposure = np.float64(a.exposure[i])
+    if u_stay >= leaving.exit_probability_bound(other, review, v.contagion_strength, exposure):
+        reason = _NONE  # stays at any price: `draw_exits` would say so
+    else:
+        price = leaving.price_exit_hazard(review, price_pressure(a, v, i, True))
+        contagion = leaving.contagion_exit_hazard(other, price, v.contagion_strength, exposure)
+        reason = leaving.draw_exits(other, price, contagion, u_stay)
     if (
         reason == _NONE
         and v.threshold_contagion
@@ -264,7 +276,7 @@ def _decide_to_join_body(a, v, start, u, family_enrolment_prob, decision, u_choi
         decision[k] = STAYS_OUT
         if a.age_periods[i] < v.adult_age_periods or not may_join(a, v, i):
             continue
-        p_join = join_probability(a, v, i)
+        p_join = join_probability(a, v, i, u[k])
         if u[k] < p_join:
             u_family = u[k] / p_join
             if u_family < family_enrolment_prob:

@@ -259,6 +259,15 @@ def test_join_probability_equals_one_minus_exp_of_minus_bass_hazard_times_attrac
     assert 0.0 <= p <= 1.0
 
 
+@given(m=hazard, w=hazard, f=share01, a=share01, g=st.floats(min_value=0.0, max_value=1.0))
+@PROPERTY
+def test_the_join_bound_is_at_or_above_the_probability_at_any_attractiveness(m, w, f, a, g):
+    # The compiled pass skips valuing the plan for an agent whose draw is at or above the
+    # bound; that is exact only if no attractiveness could bring the probability above it.
+    assert joining.join_probability_bound(m, w, f, g) >= joining.join_probability(m, w, f, a, g)
+    assert joining.join_probability_bound(m, w, f, g) >= joining.join_probability(m, w, f, 1.0, g)
+
+
 def test_join_probability_increases_with_the_share_of_member_neighbours():
     shares = np.linspace(0.0, 1.0, 11)
     p = joining.join_probability(0.004, 0.06, shares, 0.7, 1.0)
@@ -383,6 +392,16 @@ def test_a_member_leaves_exactly_when_its_draw_is_below_the_exit_probability_and
     np.testing.assert_array_equal(reasons != ExitReason.NONE, leave)
     for reason, part in zip(REASONS, (other, price, contagion), strict=True):
         assert not np.any((reasons == reason) & (part == 0))
+
+
+@given(q=share01, review=share01, base=share01, strength=hazard, exposure=hazard, u=share01)
+@PROPERTY
+def test_a_member_whose_draw_is_at_or_above_the_exit_bound_stays_at_any_price(q, review, base, strength, exposure, u):
+    bound = leaving.exit_probability_bound(base, review, strength, exposure)
+    other, price, contagion = leaving.exit_hazards(q, review, base, strength, exposure)
+    assert bound >= -math.expm1(-(other + price + contagion))
+    if u >= bound:
+        assert leaving.draw_exits(other, price, contagion, u) == ExitReason.NONE
 
 
 def test_threshold_is_never_exceeded_without_neighbours():
