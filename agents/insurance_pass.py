@@ -1,8 +1,12 @@
-"""The insurance funnel as one compiled pass over a chunk of agents (ODD 7.7).
+"""Ageing, then the insurance funnel, as one compiled pass over a chunk of agents (ODD 7.6, 7.7).
 
-One uniform an agent: one not yet considering starts if u < p_consider and then buys if
-u / p_consider < p_buy; one already considering buys if u < p_buy. Each agent writes
-only its own state, so agents are shared among threads freely.
+Each agent grows half a month older (`ageing.grow_older`); one reaching the maximum age
+becomes AGED_OUT (a member's exit is booked after the pass, `Population.leave`). Then
+the funnel, one uniform an agent: one not yet considering starts if u < p_consider and
+then buys if u / p_consider < p_buy; one already considering buys if u < p_buy. Each
+agent writes only its own state and no step reads another's, so the pass equals ageing
+everyone and then running the funnel for everyone, and agents are shared among threads
+freely.
 """
 
 from __future__ import annotations
@@ -11,22 +15,31 @@ import numpy as np
 from numba import njit, prange
 
 from huzhu.agents import cross_sell
+from huzhu.agents.ageing import grow_older
 from huzhu.agents.states import State
 
-_WAITING, _COVERED = int(State.WAITING), int(State.COVERED)
-_CLAIMED, _AGED_OUT = int(State.CLAIMED), int(State.AGED_OUT)
+_OUTSIDER, _WAITING, _COVERED = int(State.OUTSIDER), int(State.WAITING), int(State.COVERED)
+_EXITED, _CLAIMED, _AGED_OUT = int(State.EXITED), int(State.CLAIMED), int(State.AGED_OUT)
 
 #: Codes of `consider_and_buy`'s result.
 NO_PURCHASE, BOUGHT_AS_NONMEMBER, BOUGHT_AS_MEMBER = 0, 1, 2
 
 
 @njit(cache=True, parallel=True)
-def _consider_and_buy(
-    start, u, state, age_periods, considering, insured, income_cny, min_age_periods,
-    rate_members, rate_nonmembers, income_median_cny, buy_rate, buy_income_elasticity, bought,
+def _age_then_consider_and_buy(
+    start, u, state, age_periods, considering, insured, income_cny, min_age_periods, max_age_periods,
+    rate_members, rate_nonmembers, income_median_cny, buy_rate, buy_income_elasticity, bought, member_aged_out,
 ):  # fmt: skip
     for k in prange(u.size):
         i = start + k
+        member_aged_out[k] = False
+        if grow_older(age_periods, state, max_age_periods, i):
+            s = state[i]
+            if s == _WAITING or s == _COVERED:
+                member_aged_out[k] = True
+                state[i] = _AGED_OUT
+            elif s == _OUTSIDER or s == _EXITED:
+                state[i] = _AGED_OUT
         s = state[i]
         bought[k] = NO_PURCHASE
         if s == _CLAIMED or s == _AGED_OUT or age_periods[i] < min_age_periods or (considering[i] and insured[i]):
@@ -49,17 +62,22 @@ def _consider_and_buy(
             bought[k] = BOUGHT_AS_MEMBER if member else BOUGHT_AS_NONMEMBER
 
 
-def consider_and_buy(population, start: int, u: np.ndarray) -> np.ndarray:
-    """Agents start..start+len(u)-1 come to consider insurance and some buy (in place).
+def age_then_consider_and_buy(population, start: int, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Agents start..start+len(u)-1 age half a month, then come to consider insurance and
+    some buy (in place).
 
     Returns:
-        Per agent: NO_PURCHASE, BOUGHT_AS_NONMEMBER or BOUGHT_AS_MEMBER (int8).
+        (bought, member_aged_out): per agent NO_PURCHASE, BOUGHT_AS_NONMEMBER or
+        BOUGHT_AS_MEMBER (int8); whether it was a member and reached the maximum age
+        (its state is AGED_OUT already; the caller books the exit).
     """
     p = population.params
     bought = np.empty(u.size, dtype=np.int8)
-    _consider_and_buy(
+    member_aged_out = np.empty(u.size, dtype=np.bool_)
+    _age_then_consider_and_buy(
         start, u, population.state, population.age_periods, population.considering, population.insured,
-        population.income_cny, population.min_age_periods, p["consider_rate_members"], p["consider_rate_nonmembers"],
-        p["income_median_cny"], p["buy_rate"], p["buy_income_elasticity"], bought,
+        population.income_cny, population.min_age_periods, population.max_age_periods,
+        p["consider_rate_members"], p["consider_rate_nonmembers"], p["income_median_cny"], p["buy_rate"],
+        p["buy_income_elasticity"], bought, member_aged_out,
     )  # fmt: skip
-    return bought
+    return bought, member_aged_out

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from huzhu.agents import charge_pass, illness, insurance_pass, joining, member_pass, sharing, valuation
+from huzhu.agents import ageing, charge_pass, illness, insurance_pass, joining, member_pass, sharing, valuation
 from huzhu.agents.census import census as count_population
 from huzhu.agents.census import sum_blocks_in_order
 from huzhu.agents.neighbour_counts import add_to_neighbours
@@ -588,22 +588,10 @@ class Population:
         relatives[found] = candidates[position[found]]
         return relatives
 
-    def age_one_period(self, period: int) -> int:
-        """Everyone ages half a month; members reaching the maximum age leave.
-
-        Returns:
-            Number of members (agents) who aged out.
-        """
-        reached = [self.grow_older(np.arange(start, stop)) for start, stop in self.chunks()]
-        return self.reach_maximum_age(np.concatenate(reached), period)
-
     def grow_older(self, idx: np.ndarray) -> np.ndarray:
-        """The agents at `idx` age half a month (ages stop at the maximum: nothing depends
-        on age beyond it). Returns those of them who have just reached it."""
-        age = self.age_periods[idx]
-        age += age < self.max_age_periods
-        self.age_periods[idx] = age
-        return idx[(age == self.max_age_periods) & (self.state[idx] != State.AGED_OUT)]
+        """The agents at `idx` age half a month (`ageing.grow_older`). Returns those of
+        them who have just reached the maximum age."""
+        return ageing.grow_older_each(self.age_periods, self.state, self.max_age_periods, idx)
 
     def reach_maximum_age(self, reached: np.ndarray, period: int) -> int:
         """Agents at the maximum age: members leave (AGED_OUT), outsiders and leavers become
@@ -616,21 +604,26 @@ class Population:
         self.leave(members_out, ExitReason.AGED_OUT, period)
         return len(members_out)
 
-    def consider_and_buy_insurance(self, period: int) -> np.ndarray:
-        """Agents come to consider commercial insurance; some who consider buy.
+    def age_then_consider_and_buy_insurance(self, period: int) -> tuple[int, np.ndarray]:
+        """Everyone ages half a month (members reaching the maximum age leave); then agents
+        come to consider commercial insurance and some who consider buy.
 
         One uniform per agent: one not yet considering starts if u < p_consider and then
         buys if u / p_consider < p_buy; one already considering buys if u < p_buy.
 
         Returns:
-            For each buyer, whether it was a member when buying (bool).
+            (members who aged out (agents), for each buyer whether it was a member when
+            buying (bool)).
         """
-        were_members = []
+        were_members, aged_out = [], []
         for start, stop in self.chunks():
             u = self.streams.uniforms(Stream.INSURANCE, period, start, stop)
-            bought = insurance_pass.consider_and_buy(self, start, u)
+            bought, member_aged_out = insurance_pass.age_then_consider_and_buy(self, start, u)
             were_members.append(bought[bought != insurance_pass.NO_PURCHASE] == insurance_pass.BOUGHT_AS_MEMBER)
-        return np.concatenate(were_members)
+            aged_out.append(start + np.flatnonzero(member_aged_out))
+        aged_out = np.concatenate(aged_out)
+        self.leave(aged_out, ExitReason.AGED_OUT, period)
+        return len(aged_out), np.concatenate(were_members)
 
     def close_plan(self, period: int) -> int:
         """All members leave because the plan closed. Returns how many (agents)."""

@@ -143,8 +143,7 @@ class MutualAidModel(mesa.Model):
             self.population.complete_waiting_periods(self.period)
             self.fall_ill_then_decide_to_stay()
             self.decide_to_join()
-            self.age_one_period()
-            self.cross_sell()
+            self.age_then_cross_sell()
         self.close_if_due()
         self._record_period()
         self.platform.review_closure(self.period, self.tally["members"])
@@ -191,13 +190,11 @@ class MutualAidModel(mesa.Model):
         joins = self.population.decide_to_join(self.period, self.platform.charge_signal, cap)
         self.tally["joins"], self.tally["joins_family"], self.tally["rejoins"] = joins
 
-    def age_one_period(self) -> None:
-        """Everyone ages half a month; members reaching the maximum age leave."""
-        self.tally["aged_out"] = self.population.age_one_period(self.period)
-
-    def cross_sell(self) -> None:
-        """Agents come to consider and buy commercial insurance; the platform books commission."""
-        self.tally.update(self.platform.sell_insurance(self.population.consider_and_buy_insurance(self.period)))
+    def age_then_cross_sell(self) -> None:
+        """Everyone ages half a month (members reaching the maximum age leave); then agents
+        come to consider and buy commercial insurance and the platform books commission."""
+        self.tally["aged_out"], buyers_were_members = self.population.age_then_consider_and_buy_insurance(self.period)
+        self.tally.update(self.platform.sell_insurance(buyers_were_members))
 
     def step_each_agent(self) -> None:
         """Reference path: every MemberAgent runs its own period, in random order (Mesa's
