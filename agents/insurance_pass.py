@@ -17,6 +17,8 @@ from numba import njit, prange
 from huzhu.agents import cross_sell
 from huzhu.agents.ageing import grow_older
 from huzhu.agents.states import State
+from huzhu.model import pcg64dxsm
+from huzhu.model.threads import BLOCK_AGENTS
 
 _OUTSIDER, _WAITING, _COVERED = int(State.OUTSIDER), int(State.WAITING), int(State.COVERED)
 _EXITED, _CLAIMED, _AGED_OUT = int(State.EXITED), int(State.CLAIMED), int(State.AGED_OUT)
@@ -27,44 +29,52 @@ NO_PURCHASE, BOUGHT_AS_NONMEMBER, BOUGHT_AS_MEMBER = 0, 1, 2
 
 @njit(cache=True, parallel=True)
 def _age_then_consider_and_buy(
-    start, u, state, age_periods, considering, insured, income_cny, min_age_periods, max_age_periods,
-    rate_members, rate_nonmembers, income_median_cny, buy_rate, buy_income_elasticity, bought, member_aged_out,
+    start, stop, block_agents, words, state, age_periods, considering, insured, income_cny, min_age_periods,
+    max_age_periods, rate_members, rate_nonmembers, income_median_cny, buy_rate, buy_income_elasticity, bought,
+    member_aged_out,
 ):  # fmt: skip
-    for k in prange(u.size):
-        i = start + k
-        member_aged_out[k] = False
-        if grow_older(age_periods, state, max_age_periods, i):
+    first_block = start // block_agents
+    for b in prange((stop - 1) // block_agents - first_block + 1):
+        block = first_block + b
+        low, high = max(start, block * block_agents), min(stop, (block + 1) * block_agents)
+        draw_hi, draw_lo = pcg64dxsm.jump(words[0], words[1], words[2], words[3], low)
+        for i in range(low, high):
+            u, draw_hi, draw_lo = pcg64dxsm.next_double(draw_hi, draw_lo, words[2], words[3])
+            k = i - start
+            member_aged_out[k] = False
+            if grow_older(age_periods, state, max_age_periods, i):
+                s = state[i]
+                if s == _WAITING or s == _COVERED:
+                    member_aged_out[k] = True
+                    state[i] = _AGED_OUT
+                elif s == _OUTSIDER or s == _EXITED:
+                    state[i] = _AGED_OUT
             s = state[i]
-            if s == _WAITING or s == _COVERED:
-                member_aged_out[k] = True
-                state[i] = _AGED_OUT
-            elif s == _OUTSIDER or s == _EXITED:
-                state[i] = _AGED_OUT
-        s = state[i]
-        bought[k] = NO_PURCHASE
-        if s == _CLAIMED or s == _AGED_OUT or age_periods[i] < min_age_periods or (considering[i] and insured[i]):
-            continue
-        member = s == _WAITING or s == _COVERED
-        u_buy = u[k]
-        if not considering[i]:
-            p_consider = cross_sell.consider_probability(member, rate_members, rate_nonmembers)
-            if not u[k] < p_consider:
+            bought[k] = NO_PURCHASE
+            if s == _CLAIMED or s == _AGED_OUT or age_periods[i] < min_age_periods or (considering[i] and insured[i]):
                 continue
-            considering[i] = True
-            u_buy = u[k] / p_consider
-        if insured[i]:
-            continue
-        p_buy = cross_sell.buy_probability(
-            np.float64(income_cny[i]), income_median_cny, buy_rate, buy_income_elasticity
-        )
-        if u_buy < p_buy:
-            insured[i] = True
-            bought[k] = BOUGHT_AS_MEMBER if member else BOUGHT_AS_NONMEMBER
+            member = s == _WAITING or s == _COVERED
+            u_buy = u
+            if not considering[i]:
+                p_consider = cross_sell.consider_probability(member, rate_members, rate_nonmembers)
+                if not u < p_consider:
+                    continue
+                considering[i] = True
+                u_buy = u / p_consider
+            if insured[i]:
+                continue
+            p_buy = cross_sell.buy_probability(
+                np.float64(income_cny[i]), income_median_cny, buy_rate, buy_income_elasticity
+            )
+            if u_buy < p_buy:
+                insured[i] = True
+                bought[k] = BOUGHT_AS_MEMBER if member else BOUGHT_AS_NONMEMBER
 
 
-def age_then_consider_and_buy(population, start: int, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Agents start..start+len(u)-1 age half a month, then come to consider insurance and
-    some buy (in place).
+def age_then_consider_and_buy(population, start: int, stop: int, words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Agents start..stop-1 age half a month, then come to consider insurance and some buy
+    (in place), each drawing its uniform from the stream whose position-0 words are
+    `words` (item i: agent i; model/pcg64dxsm.py).
 
     Returns:
         (bought, member_aged_out): per agent NO_PURCHASE, BOUGHT_AS_NONMEMBER or
@@ -72,11 +82,14 @@ def age_then_consider_and_buy(population, start: int, u: np.ndarray) -> tuple[np
         (its state is AGED_OUT already; the caller books the exit).
     """
     p = population.params
-    bought = np.empty(u.size, dtype=np.int8)
-    member_aged_out = np.empty(u.size, dtype=np.bool_)
+    bought = np.empty(stop - start, dtype=np.int8)
+    member_aged_out = np.empty(stop - start, dtype=np.bool_)
+    if stop == start:
+        return bought, member_aged_out
     _age_then_consider_and_buy(
-        start, u, population.state, population.age_periods, population.considering, population.insured,
-        population.income_cny, population.min_age_periods, population.max_age_periods,
+        int(start), int(stop), BLOCK_AGENTS, words, population.state, population.age_periods,
+        population.considering, population.insured, population.income_cny, population.min_age_periods,
+        population.max_age_periods,
         p["consider_rate_members"], p["consider_rate_nonmembers"], p["income_median_cny"], p["buy_rate"],
         p["buy_income_elasticity"], bought, member_aged_out,
     )  # fmt: skip

@@ -20,12 +20,14 @@ from numba import njit, prange
 
 from huzhu.agents import illness, joining, leaving, sharing, valuation
 from huzhu.agents.states import ExitReason, State
+from huzhu.model import pcg64dxsm
 from huzhu.model.calendar import PERIODS_PER_YEAR
 
 #: Columns of the expected-claim sums, per block of agents.
 EXPECTED = ("expected_claims", "expected_claims_family", "expected_benefits_cny")
 
-_OUTSIDER, _COVERED, _EXITED = int(State.OUTSIDER), int(State.COVERED), int(State.EXITED)
+_OUTSIDER, _WAITING = int(State.OUTSIDER), int(State.WAITING)
+_COVERED, _EXITED = int(State.COVERED), int(State.EXITED)
 _NONE, _CONTAGION = int(ExitReason.NONE), int(ExitReason.CONTAGION)
 _CLAIM, _ILL_IN_WAITING, _CLOSURE = int(ExitReason.CLAIM), int(ExitReason.ILL_IN_WAITING), int(ExitReason.CLOSURE)
 
@@ -204,26 +206,81 @@ def exit_reason(a, v, i, u_stay):
     return reason
 
 
+@njit(cache=True, inline="always")
+def member_fate(a, v, i, u):
+    """Member i's fate this period from its uniform `u`: ill if u < p_ill (CLAIM if
+    covered, ILL_IN_WAITING if waiting), else `exit_reason` with the rescaled draw.
+
+    Returns:
+        (ExitReason code, NONE if it stays; its illness probability p_ill).
+    """
+    p_ill = illness_probability(a, v, i)
+    if u < p_ill:
+        return (_CLAIM if a.state[i] == _COVERED else _ILL_IN_WAITING), p_ill
+    return exit_reason(a, v, i, (u - p_ill) / (1.0 - p_ill)), p_ill
+
+
 def _decide_blocks(a, v, members, u, block_starts, outcome, p_ill_out, partial, first_block):
     for b in prange(block_starts.size - 1):
-        claims = claims_family = benefits = 0.0
+        row = partial[first_block + b]
+        claims, claims_family, benefits = row[0], row[1], row[2]
         for k in range(block_starts[b], block_starts[b + 1]):
             i = members[k]
-            p_ill = illness_probability(a, v, i)
+            outcome[k], p_ill = member_fate(a, v, i, u[k])
             p_ill_out[k] = p_ill
-            covered = a.state[i] == _COVERED
-            if covered:
+            if a.state[i] == _COVERED:
                 claims += p_ill
                 claims_family += p_ill * a.enrolled_by_family[i]
                 benefits += p_ill * a.benefit_by_age[a.age_periods[i]]
-            if u[k] < p_ill:
-                outcome[k] = _CLAIM if covered else _ILL_IN_WAITING
-            else:
-                outcome[k] = exit_reason(a, v, i, (u[k] - p_ill) / (1.0 - p_ill))
-        row = partial[first_block + b]
-        row[0] += claims
-        row[1] += claims_family
-        row[2] += benefits
+        row[0], row[1], row[2] = claims, claims_family, benefits
+
+
+@njit(cache=True, parallel=True)
+def _decide_drawn(a, v, start, stop, block_agents, words, outcome, partial):
+    first_block = start // block_agents
+    for b in prange((stop - 1) // block_agents - first_block + 1):
+        block = first_block + b
+        low, high = max(start, block * block_agents), min(stop, (block + 1) * block_agents)
+        draw_hi, draw_lo = pcg64dxsm.jump(words[0], words[1], words[2], words[3], low)
+        row = partial[block]
+        claims, claims_family, benefits = row[0], row[1], row[2]
+        for i in range(low, high):
+            u, draw_hi, draw_lo = pcg64dxsm.next_double(draw_hi, draw_lo, words[2], words[3])
+            s = a.state[i]
+            if s != _WAITING and s != _COVERED:
+                outcome[i - start] = _NONE
+                continue
+            outcome[i - start], p_ill = member_fate(a, v, i, u)
+            if s == _COVERED:
+                claims += p_ill
+                claims_family += p_ill * a.enrolled_by_family[i]
+                benefits += p_ill * a.benefit_by_age[a.age_periods[i]]
+        row[0], row[1], row[2] = claims, claims_family, benefits
+
+
+def decide_drawn(
+    a: MemberArrays, v: PeriodValues, start: int, stop: int, words: np.ndarray, partial: np.ndarray, block_agents: int
+) -> np.ndarray:
+    """The fate of every member among agents start..stop-1, each drawing its uniform from
+    the stream whose position-0 words are `words` (item i: agent i; model/pcg64dxsm.py).
+
+    Args:
+        a: The population's arrays.
+        v: This period's model-level values.
+        start, stop: The chunk of agents.
+        words: `AgentStreams.words` of the membership stream this period.
+        partial: Expected-claim sums per block of agents (`EXPECTED` columns), carried on
+            in place: row b holds agents [b x block_agents, (b + 1) x block_agents).
+        block_agents: Agents per block.
+
+    Returns:
+        Per agent of the chunk, its ExitReason code (CLAIM, ILL_IN_WAITING, an exit
+        reason; NONE for a member who stays and for every non-member) (int8).
+    """
+    outcome = np.empty(stop - start, dtype=np.int8)
+    if stop > start:
+        _decide_drawn(a, v, int(start), int(stop), int(block_agents), words, outcome, partial)
+    return outcome
 
 
 # One body, compiled twice: shared among threads for a chunk of members, and on this
@@ -270,42 +327,58 @@ def decide(
     return outcome, p_ill
 
 
-def _decide_to_join_body(a, v, start, u, family_enrolment_prob, decision, u_choice):
-    for k in prange(u.size):
-        i = start + k
-        decision[k] = STAYS_OUT
-        if a.age_periods[i] < v.adult_age_periods or not may_join(a, v, i):
-            continue
-        p_join = join_probability(a, v, i, u[k])
-        if u[k] < p_join:
-            u_family = u[k] / p_join
-            if u_family < family_enrolment_prob:
-                decision[k] = JOINS_AND_ENROLS
-                u_choice[k] = u_family / family_enrolment_prob
-            else:
-                decision[k] = JOINS
-
-
-_decide_to_join = (njit(cache=True)(_decide_to_join_body), njit(cache=True, parallel=True)(_decide_to_join_body))
-
-
-def decide_to_join(
-    a: MemberArrays, v: PeriodValues, start: int, u: np.ndarray, family_enrolment_prob: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Agents start..start+len(u)-1 decide whether to join, from one uniform each.
+@njit(cache=True, inline="always")
+def join_decision(a, v, i, u, family_enrolment_prob):
+    """Whether agent i joins this period from its uniform `u`, and with a relative.
 
     An adult who may join joins if u < p_join (`join_probability`); a joiner enrols a
     relative if u / p_join < family_enrolment_prob, and u / (p_join x
     family_enrolment_prob), uniform on [0, 1), chooses whom (ODD 7.4).
 
     Returns:
-        (decision, u_choice): per agent STAYS_OUT, JOINS or JOINS_AND_ENROLS (int8); the
-        uniform that chooses the relative (read only where JOINS_AND_ENROLS).
+        (STAYS_OUT, JOINS or JOINS_AND_ENROLS; the uniform that chooses the relative, or
+        -1 when none is enrolled).
     """
-    u = np.asarray(u, dtype=np.float64)
-    decision = np.empty(u.size, dtype=np.int8)
-    u_choice = np.empty(u.size)
-    _decide_to_join[u.size >= PARALLEL_FROM_MEMBERS](a, v, int(start), u, family_enrolment_prob, decision, u_choice)
+    if a.age_periods[i] < v.adult_age_periods or not may_join(a, v, i):
+        return STAYS_OUT, -1.0
+    p_join = join_probability(a, v, i, u)
+    if not u < p_join:
+        return STAYS_OUT, -1.0
+    u_family = u / p_join
+    if u_family < family_enrolment_prob:
+        return JOINS_AND_ENROLS, u_family / family_enrolment_prob
+    return JOINS, -1.0
+
+
+@njit(cache=True, parallel=True)
+def _decide_to_join_drawn(a, v, start, stop, block_agents, words, family_enrolment_prob, decision, u_choice):
+    first_block = start // block_agents
+    for b in prange((stop - 1) // block_agents - first_block + 1):
+        block = first_block + b
+        low, high = max(start, block * block_agents), min(stop, (block + 1) * block_agents)
+        draw_hi, draw_lo = pcg64dxsm.jump(words[0], words[1], words[2], words[3], low)
+        for i in range(low, high):
+            u, draw_hi, draw_lo = pcg64dxsm.next_double(draw_hi, draw_lo, words[2], words[3])
+            decision[i - start], u_choice[i - start] = join_decision(a, v, i, u, family_enrolment_prob)
+
+
+def decide_to_join(
+    a: MemberArrays, v: PeriodValues, start: int, stop: int, words: np.ndarray, family_enrolment_prob: float,
+    block_agents: int,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Agents start..stop-1 decide whether to join (`join_decision`), each drawing its
+    uniform from the stream whose position-0 words are `words` (item i: agent i).
+
+    Returns:
+        (decision, u_choice): per agent STAYS_OUT, JOINS or JOINS_AND_ENROLS (int8); the
+        uniform that chooses the relative (-1 where none is enrolled).
+    """
+    decision = np.empty(stop - start, dtype=np.int8)
+    u_choice = np.empty(stop - start)
+    if stop > start:
+        _decide_to_join_drawn(
+            a, v, int(start), int(stop), int(block_agents), words, family_enrolment_prob, decision, u_choice
+        )
     return decision, u_choice
 
 

@@ -388,15 +388,14 @@ class Population:
             self.exposure *= np.float32(np.exp(-1.0 / self.params["contagion_decay_periods"]))
         arrays, values = self.member_arrays(period), self.period_values(period, signal, cap_cny)
         partial = self._expected_partial_sums()
+        words = self.streams.words(Stream.MEMBERSHIP, period)
         claimants, ill_in_waiting, leavers, reasons = [], [], [], []
         for start, stop in self.chunks():
-            members = start + np.flatnonzero(self.is_member(slice(start, stop)))
-            u = self.streams.uniforms(Stream.MEMBERSHIP, period, start, stop)[members - start]
-            outcome, _ = member_pass.decide(arrays, values, members, u, partial, BLOCK_AGENTS)
-            claimants.append(members[outcome == ExitReason.CLAIM])
-            ill_in_waiting.append(members[outcome == ExitReason.ILL_IN_WAITING])
-            leaving_now = np.isin(outcome, VOLUNTARY_EXIT_REASONS)
-            leavers.append(members[leaving_now])
+            outcome = member_pass.decide_drawn(arrays, values, start, stop, words, partial, BLOCK_AGENTS)
+            claimants.append(start + np.flatnonzero(outcome == ExitReason.CLAIM))
+            ill_in_waiting.append(start + np.flatnonzero(outcome == ExitReason.ILL_IN_WAITING))
+            leaving_now = np.flatnonzero(np.isin(outcome, VOLUNTARY_EXIT_REASONS))
+            leavers.append(start + leaving_now)
             reasons.append(outcome[leaving_now])
         expected = dict(zip(member_pass.EXPECTED, sum_blocks_in_order(partial).tolist(), strict=True))
         result = {
@@ -517,10 +516,10 @@ class Population:
         """
         arrays, values = self.member_arrays(period), self.period_values(period, signal, cap_cny)
         joiners, enrolling, choice = [], [], []
+        words = self.streams.words(Stream.MEMBERSHIP, period)
         for start, stop in self.chunks():
-            u = self.streams.uniforms(Stream.MEMBERSHIP, period, start, stop)
             decision, u_choice = member_pass.decide_to_join(
-                arrays, values, start, u, self.params["family_enrolment_prob"]
+                arrays, values, start, stop, words, self.params["family_enrolment_prob"], BLOCK_AGENTS
             )
             joiners.append(start + np.flatnonzero(decision != member_pass.STAYS_OUT))
             enrols = decision == member_pass.JOINS_AND_ENROLS
@@ -616,9 +615,9 @@ class Population:
             buying (bool)).
         """
         were_members, aged_out = [], []
+        words = self.streams.words(Stream.INSURANCE, period)
         for start, stop in self.chunks():
-            u = self.streams.uniforms(Stream.INSURANCE, period, start, stop)
-            bought, member_aged_out = insurance_pass.age_then_consider_and_buy(self, start, u)
+            bought, member_aged_out = insurance_pass.age_then_consider_and_buy(self, start, stop, words)
             were_members.append(bought[bought != insurance_pass.NO_PURCHASE] == insurance_pass.BOUGHT_AS_MEMBER)
             aged_out.append(start + np.flatnonzero(member_aged_out))
         aged_out = np.concatenate(aged_out)

@@ -16,6 +16,8 @@ from enum import IntEnum
 import numpy as np
 from scipy.special import ndtri
 
+from huzhu.model import pcg64dxsm
+
 
 class Stream(IntEnum):
     """Named streams; the value is part of the generator key, so never renumber."""
@@ -55,6 +57,11 @@ class AgentStreams:
         bit_generator = np.random.PCG64DXSM(seed)
         bit_generator.advance(start)
         return np.random.Generator(bit_generator)
+
+    def words(self, stream: Stream, period: int) -> np.ndarray:
+        """The generator of (stream, period) at item 0, as the four words compiled passes
+        draw from (`model/pcg64dxsm.py`: the same numbers as `uniforms`)."""
+        return pcg64dxsm.generator_words(self._generator(stream, period, 0).bit_generator)
 
     def uniforms(self, stream: Stream, period: int, start: int, stop: int) -> np.ndarray:
         """Uniform draws on [0, 1) of items start..stop-1 (float64)."""

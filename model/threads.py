@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import os
 
-#: Agents per block of a reduction: long enough that starting a block costs little against
-#: its work, short enough that 10^8 agents make about 1,500 blocks to share among threads.
-BLOCK_AGENTS = 1 << 16
+#: Agents per block of a reduction and of a compiled pass's draws: long enough that
+#: starting a block (jumping its generator, about a microsecond) costs little against its
+#: work, short enough that a chunk of 65,536 agents makes 8 blocks to share among threads.
+BLOCK_AGENTS = 1 << 13
 
 THREADS_ENVIRONMENT = "HUZHU_THREADS"
 
