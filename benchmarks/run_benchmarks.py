@@ -7,8 +7,11 @@ and bytes per agent; at the reference sizes it runs the per-agent reference path
 --reference-periods periods) and gives their ratio. Beside each size up to --floor-max it
 runs the numpy floor (numpy_floor.py: the least array work a period of such a model
 needs) in the same session and reports huzhu's agent-periods per second as a ratio to it.
-The table is printed as markdown and written to benchmarks/results/ with a description of
-the machine.
+Beside each size it also gives the run time of the last numpy-only engine on this
+machine (the stored results/*-numpy-engine.md) and the speed-up over it, and after the
+table what compiling the passes costs once (a small run with an empty cache against the
+same with the cache filled). The table is printed as markdown and written to
+benchmarks/results/ with a description of the machine.
 
     python benchmarks/run_benchmarks.py                  # sizes 1e4 .. 1e7 (make bench)
     python benchmarks/run_benchmarks.py --sizes 1e8 --reference-sizes ""   # real scale
@@ -18,8 +21,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -28,6 +33,10 @@ from machine import publish  # a sibling module of this script, not an installed
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 FLOOR_SCRIPT = HERE / "numpy_floor.py"
+#: The last numpy-only engine measured on this machine (commit d23ef9e): the compiled
+#: passes are read against it.
+NUMPY_ENGINE_RESULTS = RESULTS / "20261207-1344-1e+06-1e+07-numpy-engine.md"
+COMPILE_AGENTS, COMPILE_PERIODS = 2_000, 40  # a small run that reaches every compiled pass
 TITLE = "huzhu benchmarks"
 
 CHILD = r"""
@@ -51,11 +60,11 @@ print(json.dumps({
 """
 
 
-def measure(n: int, engine: str, periods: int, seed: int) -> dict:
+def measure(n: int, engine: str, periods: int, seed: int, environment: dict | None = None) -> dict:
     """One workload in a fresh Python process."""
     result = subprocess.run(
         [sys.executable, "-c", CHILD, str(n), engine, str(periods), str(seed)],
-        capture_output=True, text=True, check=False,
+        capture_output=True, text=True, check=False, env=environment,
     )  # fmt: skip
     if result.returncode != 0:
         raise RuntimeError(f"workload n={n} engine={engine} failed:\n{result.stderr[-4000:]}")
@@ -71,6 +80,26 @@ def measure_floor(n: int, periods: int) -> float:
         raise RuntimeError(f"numpy floor n={n} failed:\n{result.stderr[-4000:]}")
     fields = dict(item.split("=") for item in result.stdout.split())
     return float(fields["agent_steps_per_s"])
+
+
+def measure_compilation(seed: int) -> tuple[float, float]:
+    """Seconds of a small run with an empty compiled-code cache and with the cache filled
+    (each in a fresh process): the difference is what compiling the passes costs once."""
+    with tempfile.TemporaryDirectory() as cache:
+        environment = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        cold = measure(COMPILE_AGENTS, "vectorised", COMPILE_PERIODS, seed, environment)
+        warm = measure(COMPILE_AGENTS, "vectorised", COMPILE_PERIODS, seed, environment)
+    return cold["build_s"] + cold["run_s"], warm["build_s"] + warm["run_s"]
+
+
+def numpy_engine_run_seconds(path: Path = NUMPY_ENGINE_RESULTS) -> dict[int, float]:
+    """Run seconds by agent count of the numpy engine's stored benchmark table."""
+    seconds = {}
+    for line in path.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) > 2 and cells[0][:1].isdigit():
+            seconds[int(float(cells[0]))] = float(cells[2])
+    return seconds
 
 
 def _size(text: str) -> int:
@@ -123,19 +152,30 @@ def main(argv: list[str] | None = None) -> int:
         "Default scenario, full calendar (launch to settlement), vectorised engine, one process:",
         "",
         "| agents | build (s) | run (s) | periods | s per period | agent-periods per s | peak RSS (GB) "
-        "| state bytes per agent | peak RSS bytes per agent | numpy floor agent-periods per s | huzhu / floor |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| state bytes per agent | peak RSS bytes per agent | numpy floor agent-periods per s | huzhu / floor "
+        "| numpy engine run (s) | speed-up |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    numpy_engine = numpy_engine_run_seconds()
     for r in rows:
         n = r["n_agents"]
         rate = n * r["periods"] / r["run_s"]
         floor = floors.get(n)
         floor_cells = f"{floor:.3g} | {rate / floor:.2f}x" if floor else "- | -"
+        before = numpy_engine.get(n)
+        floor_cells += f" | {before:.2f} | {before / r['run_s']:.2f}x" if before else " | - | -"
         lines.append(
             f"| {n:.0e} | {r['build_s']:.2f} | {r['run_s']:.2f} | {r['periods']} | {r['run_s'] / r['periods']:.4f} "
             f"| {rate:.3g} | {r['peak_rss_bytes'] / 1e9:.2f} | {r['state_bytes'] / n:.0f} "
             f"| {r['peak_rss_bytes'] / n:.0f} | {floor_cells} |"
         )
+    cold, warm = measure_compilation(args.seed)
+    lines += [
+        "",
+        f"Numpy engine: {NUMPY_ENGINE_RESULTS.name} (commit d23ef9e, this machine). Compiling the passes once:"
+        f" a run of {COMPILE_AGENTS:,} agents over {COMPILE_PERIODS} periods takes {cold:.1f} s with an empty"
+        f" cache and {warm:.1f} s with it filled ({cold - warm:.1f} s of compilation; later runs load the cache).",
+    ]
     if comparisons:
         lines += [
             "",
