@@ -21,7 +21,6 @@ from numba import njit, prange
 from huzhu.agents import illness, joining, leaving, sharing, valuation
 from huzhu.agents.states import ExitReason, State
 from huzhu.model import pcg64dxsm
-from huzhu.model.calendar import PERIODS_PER_YEAR
 
 #: Columns of the expected-claim sums, per block of agents.
 EXPECTED = ("expected_claims", "expected_claims_family", "expected_benefits_cny")
@@ -52,8 +51,7 @@ class PeriodValues(NamedTuple):
         value_loading, insurance_substitution, affordability_share, probability_weighting:
             valuation.willingness_to_pay.
         marketing_hazard: This period's joining hazard from promotion (per period).
-        word_of_mouth_rate, join_age_gradient, rejoin_propensity: joining.join_probability
-            and joining.join_propensity.
+        word_of_mouth_rate: joining.join_probability.
         adult_age_periods: Age from which agents decide for themselves (half months).
         min_age_periods, max_age_periods: The plan's age range, [min, max) (half months).
     """
@@ -76,8 +74,6 @@ class PeriodValues(NamedTuple):
     probability_weighting: float
     marketing_hazard: float
     word_of_mouth_rate: float
-    join_age_gradient: float
-    rejoin_propensity: float
     adult_age_periods: float
     min_age_periods: float
     max_age_periods: float
@@ -110,6 +106,7 @@ class MemberArrays(NamedTuple):
     incidence_by_age: np.ndarray
     benefit_by_age: np.ndarray
     weight_by_age: np.ndarray
+    join_propensity_by_age: np.ndarray  # joining.join_propensity by age (half months), never / former members
     select_by_duration: np.ndarray  # this period's select factor by periods since the first join
     awareness_by_age: np.ndarray  # this period's claim awareness by age (half months)
 
@@ -169,13 +166,7 @@ def join_probability(a, v, i, uniform=-1.0):
     """
     degree = a.degree[i]
     member_share = a.member_neighbours[i] / degree if degree > 0 else 0.0
-    propensity = joining.join_propensity(
-        a.age_periods[i] / PERIODS_PER_YEAR,
-        v.adult_age_periods / PERIODS_PER_YEAR,
-        v.join_age_gradient,
-        a.first_join_period[i] >= 0,
-        v.rejoin_propensity,
-    )
+    propensity = a.join_propensity_by_age[1 if a.first_join_period[i] >= 0 else 0, a.age_periods[i]]
     bound = joining.join_probability_bound(v.marketing_hazard, v.word_of_mouth_rate, member_share, propensity)
     if uniform >= bound:
         return bound

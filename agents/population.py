@@ -184,7 +184,8 @@ class Population:
         return cls(p, streams, traits, network_builder, chunk_size)
 
     def _tabulate_age_functions(self) -> None:
-        """Incidence, benefit and sharing weight at every half-month age (rules evaluated once)."""
+        """Incidence, benefit, sharing weight and joining propensity (of those never and
+        those once members) at every half-month age (rules evaluated once)."""
         p = self.params
         grid_years = np.arange(self.max_age_periods + 1) / PERIODS_PER_YEAR
         incidence = illness.annual_risk(grid_years, 1.0, p["covered_illness_factor"])
@@ -199,6 +200,11 @@ class Population:
             grid_years, p["benefit_young_cny"], p["benefit_old_cny"], p["benefit_age_split_years"]
         )
         self.weight_by_age = sharing.sharing_weights(p["sharing_rule"], grid_years)
+        adult_years = self.adult_age_periods / PERIODS_PER_YEAR
+        self.join_propensity_by_age = np.stack([
+            joining.join_propensity(grid_years, adult_years, p["join_age_gradient"], former, p["rejoin_propensity"])
+            for former in (False, True)
+        ])  # fmt: skip
 
     # ------------------------------------------------------------------ views
     @property
@@ -445,7 +451,8 @@ class Population:
             self.degree,
             self.member_neighbours,
             self.contagion_threshold if threshold else unused.astype(np.float32),
-            self.incidence_by_age, self.benefit_by_age, self.weight_by_age, select_by_duration, awareness_by_age,
+            self.incidence_by_age, self.benefit_by_age, self.weight_by_age, self.join_propensity_by_age,
+            select_by_duration, awareness_by_age,
         )  # fmt: skip
 
     def _period_tables(self, period: int) -> tuple[np.ndarray, np.ndarray]:
@@ -496,8 +503,6 @@ class Population:
                 )
             ),
             word_of_mouth_rate=p["word_of_mouth_rate"],
-            join_age_gradient=p["join_age_gradient"],
-            rejoin_propensity=p["rejoin_propensity"],
             adult_age_periods=float(self.adult_age_periods),
             min_age_periods=float(self.min_age_periods),
             max_age_periods=float(self.max_age_periods),
