@@ -34,4 +34,7 @@ def buy_probability(income_cny, income_median_cny, buy_rate, buy_income_elastici
         buy_rate: Hazard at the median income (per period).
         buy_income_elasticity: Elasticity of the hazard in income (1).
     """
-    return -math.expm1(-buy_rate * (income_cny / income_median_cny) ** buy_income_elasticity)
+    relative_income = income_cny / income_median_cny
+    # x^1 is x exactly; written out because a power costs more than the rest of the funnel.
+    scale = relative_income if buy_income_elasticity == 1.0 else relative_income**buy_income_elasticity
+    return -math.expm1(-buy_rate * scale)

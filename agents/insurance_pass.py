@@ -33,6 +33,9 @@ def _age_then_consider_and_buy(
     max_age_periods, rate_members, rate_nonmembers, income_median_cny, buy_rate, buy_income_elasticity, bought,
     member_aged_out,
 ):  # fmt: skip
+    # The chance of starting to consider depends only on membership: two values a period.
+    p_consider_member = cross_sell.consider_probability(True, rate_members, rate_nonmembers)
+    p_consider_nonmember = cross_sell.consider_probability(False, rate_members, rate_nonmembers)
     first_block = start // block_agents
     for b in prange((stop - 1) // block_agents - first_block + 1):
         block = first_block + b
@@ -56,7 +59,7 @@ def _age_then_consider_and_buy(
             member = s == _WAITING or s == _COVERED
             u_buy = u
             if not considering[i]:
-                p_consider = cross_sell.consider_probability(member, rate_members, rate_nonmembers)
+                p_consider = p_consider_member if member else p_consider_nonmember
                 if not u < p_consider:
                     continue
                 considering[i] = True
