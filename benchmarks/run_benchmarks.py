@@ -33,9 +33,9 @@ from machine import publish  # a sibling module of this script, not an installed
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 FLOOR_SCRIPT = HERE / "numpy_floor.py"
-#: The last numpy-only engine measured on this machine (commit d23ef9e): the compiled
-#: passes are read against it.
-NUMPY_ENGINE_RESULTS = RESULTS / "20261207-1344-1e+06-1e+07-numpy-engine.md"
+#: The last numpy-only engine measured on this machine (commit d23ef9e; 10^6 and 10^7
+#: agents in one file, 10^8 in another): the compiled passes are read against it.
+NUMPY_ENGINE_RESULTS = sorted(RESULTS.glob("*-numpy-engine.md"))
 COMPILE_AGENTS, COMPILE_PERIODS = 2_000, 40  # a small run that reaches every compiled pass
 TITLE = "huzhu benchmarks"
 
@@ -92,10 +92,10 @@ def measure_compilation(seed: int) -> tuple[float, float]:
     return cold["build_s"] + cold["run_s"], warm["build_s"] + warm["run_s"]
 
 
-def numpy_engine_run_seconds(path: Path = NUMPY_ENGINE_RESULTS) -> dict[int, float]:
-    """Run seconds by agent count of the numpy engine's stored benchmark table."""
+def numpy_engine_run_seconds(paths: list[Path] = NUMPY_ENGINE_RESULTS) -> dict[int, float]:
+    """Run seconds by agent count of the numpy engine's stored benchmark tables."""
     seconds = {}
-    for line in path.read_text().splitlines():
+    for line in (line for path in paths for line in path.read_text().splitlines()):
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) > 2 and cells[0][:1].isdigit():
             seconds[int(float(cells[0]))] = float(cells[2])
@@ -172,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     cold, warm = measure_compilation(args.seed)
     lines += [
         "",
-        f"Numpy engine: {NUMPY_ENGINE_RESULTS.name} (commit d23ef9e, this machine). Compiling the passes once:"
+        f"Numpy engine: {', '.join(p.name for p in NUMPY_ENGINE_RESULTS)} (commit d23ef9e, this machine)."
+        " Compiling the passes once:"
         f" a run of {COMPILE_AGENTS:,} agents over {COMPILE_PERIODS} periods takes {cold:.1f} s with an empty"
         f" cache and {warm:.1f} s with it filled ({cold - warm:.1f} s of compilation; later runs load the cache).",
     ]
