@@ -100,7 +100,7 @@ class MemberArrays(NamedTuple):
     exposure: np.ndarray
     enrolled_by_family: np.ndarray
     exited_neighbours: np.ndarray  # zeros when threshold contagion is not in force
-    degree: np.ndarray
+    indptr: np.ndarray  # the network's row pointers: agent i has indptr[i + 1] - indptr[i] ties
     member_neighbours: np.ndarray
     contagion_threshold: np.ndarray  # zeros when threshold contagion is not in force
     incidence_by_age: np.ndarray
@@ -164,7 +164,7 @@ def join_probability(a, v, i, uniform=-1.0):
     it returns the bound instead (the agent does not join at any price), without valuing
     the plan; the default -1 always gives the probability.
     """
-    degree = a.degree[i]
+    degree = a.indptr[i + 1] - a.indptr[i]
     member_share = a.member_neighbours[i] / degree if degree > 0 else 0.0
     propensity = a.join_propensity_by_age[1 if a.first_join_period[i] >= 0 else 0, a.age_periods[i]]
     bound = joining.join_probability_bound(v.marketing_hazard, v.word_of_mouth_rate, member_share, propensity)
@@ -191,7 +191,9 @@ def exit_reason(a, v, i, u_stay):
     if (
         reason == _NONE
         and v.threshold_contagion
-        and leaving.threshold_exceeded(a.exited_neighbours[i], a.degree[i], np.float64(a.contagion_threshold[i]))
+        and leaving.threshold_exceeded(
+            a.exited_neighbours[i], a.indptr[i + 1] - a.indptr[i], np.float64(a.contagion_threshold[i])
+        )
     ):
         reason = _CONTAGION
     return reason

@@ -88,10 +88,9 @@ class Population:
         self.considering = traits["considering"]
         self.insured = traits["insured"]
         threshold_model = p["contagion_model"] == "threshold"
-        self.contagion_threshold = traits["contagion_threshold"] if threshold_model else None
+        self.contagion_threshold = traits.get("contagion_threshold") if threshold_model else None
         n = len(self.age_periods)
         self.network: CSRNetwork = network_builder(n)
-        self.degree = self.network.degree
         self.min_age_periods = age_threshold_periods(p["min_age_years"])
         self.max_age_periods = age_threshold_periods(p["max_age_years"])
         self.adult_age_periods = age_threshold_periods(p["adult_age_years"])
@@ -136,10 +135,11 @@ class Population:
             "credit_pass": np.empty(n, bool),
             "health_declined": np.empty(n, bool),
             "reviews_charges": np.empty(n, bool),
-            "contagion_threshold": np.empty(n, np.float32),
             "considering": np.empty(n, bool),
             "insured": np.empty(n, bool),
         }
+        if p["contagion_model"] == "threshold":  # kept only under the threshold model
+            traits["contagion_threshold"] = np.empty(n, np.float32)
         heterogeneous = p["risk_heterogeneity"] == "age_and_frailty"
         sigma, sigma_p = p["frailty_sigma"], p["risk_perception_sigma"]
         # The frailty quantile is analytic for a lognormal: no pass over the data needed.
@@ -172,9 +172,10 @@ class Population:
                 draw(Stream.HEALTH_SCREEN) < p["health_screen_effectiveness"]
             )
             traits["reviews_charges"][s] = draw(Stream.ATTENTION) >= p["inattentive_share"]
-            traits["contagion_threshold"][s] = _truncated_normal(
-                draw(Stream.THRESHOLD), p["contagion_threshold_mean"], p["contagion_threshold_sd"]
-            )
+            if "contagion_threshold" in traits:
+                traits["contagion_threshold"][s] = _truncated_normal(
+                    draw(Stream.THRESHOLD), p["contagion_threshold_mean"], p["contagion_threshold_sd"]
+                )
             traits["considering"][s] = draw(Stream.CONSIDERING) < p["consider_prob_initial"]
             traits["insured"][s] = draw(Stream.INSURED) < p["insured_prob_initial"]
         if p["network_type"] == "homophilous":
@@ -219,8 +220,13 @@ class Population:
     @property
     def nbytes(self) -> int:
         """Memory held by the agent arrays and the network (bytes)."""
-        arrays = [v for v in vars(self).values() if isinstance(v, np.ndarray) and v is not self.degree]
-        return sum(a.nbytes for a in arrays) + self.degree.nbytes + self.network.nbytes
+        arrays = [v for v in vars(self).values() if isinstance(v, np.ndarray)]
+        return sum(a.nbytes for a in arrays) + self.network.nbytes
+
+    @property
+    def degree(self) -> np.ndarray:
+        """Ties of each agent (int32), computed from the network when asked (not kept)."""
+        return self.network.degree
 
     def chunks(self) -> Iterator[tuple[int, int]]:
         """(start, stop) of each chunk of agents."""
@@ -330,8 +336,8 @@ class Population:
         reason = np.broadcast_to(np.asarray(reason, dtype=np.int8), np.shape(idx))
         new_state = np.where(
             reason == ExitReason.CLAIM,
-            State.CLAIMED,
-            np.where(reason == ExitReason.AGED_OUT, State.AGED_OUT, State.EXITED),
+            np.int8(State.CLAIMED),
+            np.where(reason == ExitReason.AGED_OUT, np.int8(State.AGED_OUT), np.int8(State.EXITED)),
         )
         self.state[idx] = new_state
         self.exit_reason[idx] = reason
@@ -448,7 +454,7 @@ class Population:
             self.insured, self.income_cny, self.price_sensitivity, self.reviews_charges, self.exposure,
             self.enrolled_by_family,
             self.exited_neighbours if threshold else unused,
-            self.degree,
+            self.network.indptr,
             self.member_neighbours,
             self.contagion_threshold if threshold else unused.astype(np.float32),
             self.incidence_by_age, self.benefit_by_age, self.weight_by_age, self.join_propensity_by_age,
@@ -570,7 +576,8 @@ class Population:
         joiners = np.asarray(joiners, dtype=np.int64)
         relatives = np.full(len(joiners), -1, dtype=np.int64)
         if p["relative_choice"] == "neighbour":
-            degree = self.degree[joiners].astype(np.int64)
+            indptr = self.network.indptr
+            degree = indptr[joiners + 1] - indptr[joiners]
             tied = degree > 0
             pick = np.minimum((u[tied] * degree[tied]).astype(np.int64), degree[tied] - 1)
             relatives[tied] = self.network.indices[self.network.indptr[joiners[tied]] + pick]
@@ -631,9 +638,12 @@ class Population:
 
     def close_plan(self, period: int) -> int:
         """All members leave because the plan closed. Returns how many (agents)."""
-        members = np.flatnonzero(self.is_member())
-        self.leave(members, ExitReason.CLOSURE, period)
-        return len(members)
+        closed = 0
+        for start, stop in self.chunks():  # a chunk at a time: at 10^8 agents the members' indices take a gigabyte
+            members = start + np.flatnonzero(self.is_member(slice(start, stop)))
+            self.leave(members, ExitReason.CLOSURE, period)
+            closed += len(members)
+        return closed
 
     def census(self) -> dict:
         """Counts and sums over the population at the end of a period (agents, per person).

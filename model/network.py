@@ -86,7 +86,7 @@ class _CSRBuilder:
         self.degree = np.zeros(n_nodes, dtype=np.int32)
         self.indptr: np.ndarray | None = None
         self.indices: np.ndarray | None = None
-        self.fill: np.ndarray | None = None
+        self.placed: np.ndarray | None = None  # entries placed in each row so far (int32: half a pointer's memory)
 
     def count(self, u: np.ndarray, v: np.ndarray) -> None:
         np.add.at(self.degree, u, 1)
@@ -96,14 +96,14 @@ class _CSRBuilder:
         self.indptr = np.zeros(self.n_nodes + 1, dtype=np.int64)
         np.cumsum(self.degree, out=self.indptr[1:])
         self.indices = np.empty(int(self.indptr[-1]), dtype=np.int32)
-        self.fill = self.indptr[:-1].copy()
+        self.placed = np.zeros(self.n_nodes, dtype=np.int32)
         del self.degree
 
     def place_distinct(self, rows: np.ndarray, cols: np.ndarray) -> None:
         """Place entries whose `rows` are all different (no sorting needed)."""
-        positions = self.fill[rows]
-        self.indices[positions] = cols
-        self.fill[rows] = positions + 1
+        placed = self.placed[rows]
+        self.indices[self.indptr[rows] + placed] = cols
+        self.placed[rows] = placed + 1
 
     def place(self, u: np.ndarray, v: np.ndarray) -> None:
         """Place both directions of arbitrary edges (sorting them by row, a batch at a time)."""
@@ -118,12 +118,15 @@ class _CSRBuilder:
         run_starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
         run_lengths = np.diff(np.r_[run_starts, len(rows)])
         rank = np.arange(len(rows)) - np.repeat(run_starts, run_lengths)
-        self.indices[self.fill[rows] + rank] = cols
-        self.fill[rows[run_starts]] += run_lengths
+        self.indices[self.indptr[rows] + self.placed[rows] + rank] = cols
+        self.placed[rows[run_starts]] += run_lengths.astype(np.int32)
 
     def finish(self) -> CSRNetwork:
-        if not np.array_equal(self.fill, self.indptr[1:]):
-            raise RuntimeError("CSR fill does not match the counted degrees")
+        for start in range(0, self.n_nodes, EDGE_CHUNK_NODES):
+            stop = min(start + EDGE_CHUNK_NODES, self.n_nodes)
+            if not np.array_equal(self.placed[start:stop], np.diff(self.indptr[start : stop + 1])):
+                raise RuntimeError("CSR fill does not match the counted degrees")
+        del self.placed
         return CSRNetwork(indptr=self.indptr, indices=self.indices)
 
 
