@@ -144,16 +144,28 @@ def price_pressure(a, v, i, paying):
 
 
 @njit(cache=True, inline="always")
-def may_join(a, v, i):
+def may_join_agent(
+    state, exit_reason, exit_period, credit_pass, health_declined, age_periods, period, min_age_periods,
+    max_age_periods, i,
+):  # fmt: skip
     """Whether agent i may join now: an outsider, or one who left voluntarily before this
     period (not ill in the waiting period, not closed out); passes the credit screen and
-    the health declaration; of the plan's ages."""
-    state = a.state[i]
-    reason = a.exit_reason[i]
-    returning = state == _EXITED and reason != _ILL_IN_WAITING and reason != _CLOSURE and a.exit_period[i] < v.period
-    age = a.age_periods[i]
-    eligible = a.credit_pass[i] and not a.health_declined[i] and v.min_age_periods <= age < v.max_age_periods
-    return (state == _OUTSIDER or returning) and eligible
+    the health declaration; of the plan's ages [min_age_periods, max_age_periods)."""
+    s = state[i]
+    reason = exit_reason[i]
+    returning = s == _EXITED and reason != _ILL_IN_WAITING and reason != _CLOSURE and exit_period[i] < period
+    age = age_periods[i]
+    eligible = credit_pass[i] and not health_declined[i] and min_age_periods <= age < max_age_periods
+    return (s == _OUTSIDER or returning) and eligible
+
+
+@njit(cache=True, inline="always")
+def may_join(a, v, i):
+    """`may_join_agent` on the population's arrays and this period's values."""
+    return may_join_agent(
+        a.state, a.exit_reason, a.exit_period, a.credit_pass, a.health_declined, a.age_periods, v.period,
+        v.min_age_periods, v.max_age_periods, i,
+    )  # fmt: skip
 
 
 @njit(cache=True, inline="always")
@@ -375,9 +387,17 @@ def decide_to_join(
     return decision, u_choice
 
 
-def _may_join_body(a, v, agents, out):
+# The arrays are passed one by one: read through the tuple inside a loop, each access
+# costs a reference count (117 ns an agent against 4 for 10^6 agents, measured).
+def _may_join_body(
+    state, exit_reason, exit_period, credit_pass, health_declined, age_periods, period, min_age_periods,
+    max_age_periods, agents, out,
+):  # fmt: skip
     for k in prange(agents.size):
-        out[k] = may_join(a, v, agents[k])
+        out[k] = may_join_agent(
+            state, exit_reason, exit_period, credit_pass, health_declined, age_periods, period, min_age_periods,
+            max_age_periods, agents[k],
+        )  # fmt: skip
 
 
 def _price_pressures_body(a, v, agents, paying, out):
@@ -411,7 +431,10 @@ def may_join_each(a: MemberArrays, v: PeriodValues, agents: np.ndarray) -> np.nd
     """`may_join` of each agent in `agents` (bool)."""
     agents = np.atleast_1d(np.asarray(agents, dtype=np.int64))
     out = np.empty(agents.size, dtype=np.bool_)
-    _may_join[agents.size >= PARALLEL_FROM_MEMBERS](a, v, agents, out)
+    _may_join[agents.size >= PARALLEL_FROM_MEMBERS](
+        a.state, a.exit_reason, a.exit_period, a.credit_pass, a.health_declined, a.age_periods, v.period,
+        v.min_age_periods, v.max_age_periods, agents, out,
+    )  # fmt: skip
     return out
 
 

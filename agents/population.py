@@ -589,7 +589,8 @@ class Population:
         within = np.where(parent, u / max(q, 1e-300), (u - q) / max(1.0 - q, 1e-300))
         if self._age_order is None:
             self._age_order = np.argsort(self.age_periods, kind="stable").astype(np.int32)  # everyone ages alike
-        candidates = self._age_order[self.may_join(self._age_order, period)]
+        # Who may join, in index order (a sequential pass), then read in age order.
+        candidates = self._age_order[self.may_join(slice(None), period)[self._age_order]]
         low, high = joining.relative_age_window(
             self.age_periods[joiners], parent,
             p["generation_gap_years"] * PERIODS_PER_YEAR, p["generation_spread_years"] * PERIODS_PER_YEAR,
