@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
+from numba import njit
 from scipy.special import ndtr, ndtri
 
 from huzhu.agents import ageing, charge_pass, illness, insurance_pass, joining, member_pass, sharing, valuation
@@ -590,7 +591,7 @@ class Population:
         if self._age_order is None:
             self._age_order = np.argsort(self.age_periods, kind="stable").astype(np.int32)  # everyone ages alike
         # Who may join, in index order (a sequential pass), then read in age order.
-        candidates = self._age_order[self.may_join(slice(None), period)[self._age_order]]
+        candidates = _select_in_order(self._age_order, self.may_join(slice(None), period))
         low, high = joining.relative_age_window(
             self.age_periods[joiners], parent,
             p["generation_gap_years"] * PERIODS_PER_YEAR, p["generation_spread_years"] * PERIODS_PER_YEAR,
@@ -658,6 +659,18 @@ class Population:
         )  # fmt: skip
         self.member_weight_total = totals["weight_members"]
         return totals
+
+
+@njit(cache=True)
+def _select_in_order(order: np.ndarray, selected: np.ndarray) -> np.ndarray:
+    """The entries of `order` whose agent is `selected`, in `order`'s order (order[selected[order]])."""
+    out = np.empty(order.size, dtype=order.dtype)
+    count = 0
+    for k in range(order.size):
+        if selected[order[k]]:
+            out[count] = order[k]
+            count += 1
+    return out[:count]
 
 
 def _check_chunk_size(chunk_size) -> None:
