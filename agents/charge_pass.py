@@ -9,10 +9,10 @@ on agent by agent, so they are the same bits whatever the chunk size or thread c
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit, prange
 
 from huzhu.agents import sharing
+from huzhu.agents.blocks import block_part, blocks_overlapping
 from huzhu.agents.states import State
 from huzhu.model.threads import BLOCK_AGENTS
 
@@ -27,12 +27,12 @@ def _charge_blocks(
     start, stop, block_agents, state, age_periods, weight_by_age, paid_this_year_cny, contributions_cny,
     paid_this_membership_cny, unit_share_cny, cap_cny, new_year, partial,
 ):  # fmt: skip
-    first_block = start // block_agents
-    for b in prange((stop - 1) // block_agents - first_block + 1):
-        block = first_block + b
+    first_block, n_blocks = blocks_overlapping(start, stop, block_agents)
+    for b in prange(n_blocks):
+        block, low, high = block_part(first_block, b, start, stop, block_agents)
         row = partial[block]
         asked_sum, charged_sum, sharers = row[0], row[1], row[2]
-        for i in range(max(start, block * block_agents), min(stop, (block + 1) * block_agents)):
+        for i in range(low, high):
             if new_year:
                 paid_this_year_cny[i] = 0.0
             s = state[i]
@@ -64,8 +64,3 @@ def charge(population, start: int, stop: int, unit_share_cny: float, cap_cny: fl
         population.paid_this_year_cny, population.contributions_cny, population.paid_this_membership_cny,
         float(unit_share_cny), float(cap_cny), bool(new_year), partial,
     )  # fmt: skip
-
-
-def partial_sums(n_agents: int) -> np.ndarray:
-    """Zeroed running sums, one row per block of `n_agents` agents."""
-    return np.zeros((-(-n_agents // BLOCK_AGENTS), len(SUMS)))

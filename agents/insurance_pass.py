@@ -16,6 +16,7 @@ from numba import njit, prange
 
 from huzhu.agents import cross_sell
 from huzhu.agents.ageing import grow_older
+from huzhu.agents.blocks import block_part, blocks_overlapping
 from huzhu.agents.states import State
 from huzhu.model import pcg64dxsm
 from huzhu.model.threads import BLOCK_AGENTS
@@ -36,10 +37,9 @@ def _age_then_consider_and_buy(
     # The chance of starting to consider depends only on membership: two values a period.
     p_consider_member = cross_sell.consider_probability(True, rate_members, rate_nonmembers)
     p_consider_nonmember = cross_sell.consider_probability(False, rate_members, rate_nonmembers)
-    first_block = start // block_agents
-    for b in prange((stop - 1) // block_agents - first_block + 1):
-        block = first_block + b
-        low, high = max(start, block * block_agents), min(stop, (block + 1) * block_agents)
+    first_block, n_blocks = blocks_overlapping(start, stop, block_agents)
+    for b in prange(n_blocks):
+        _, low, high = block_part(first_block, b, start, stop, block_agents)
         draw_hi, draw_lo = pcg64dxsm.jump(words[0], words[1], words[2], words[3], low)
         for i in range(low, high):
             u, draw_hi, draw_lo = pcg64dxsm.next_double(draw_hi, draw_lo, words[2], words[3])

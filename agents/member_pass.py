@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit, prange
 
 from huzhu.agents import illness, joining, leaving, sharing, valuation
+from huzhu.agents.blocks import block_part, blocks_overlapping
 from huzhu.agents.states import ExitReason, State
 from huzhu.model import pcg64dxsm
 
@@ -150,28 +151,16 @@ def price_pressure(a, v, i, paying):
 
 
 @njit(cache=True, inline="always")
-def may_join_agent(
-    state, exit_reason, exit_period, credit_pass, health_declined, age_periods, period, min_age_periods,
-    max_age_periods, i,
-):  # fmt: skip
+def may_join(a, v, i):
     """Whether agent i may join now: an outsider, or one who left voluntarily before this
     period (not ill in the waiting period, not closed out); passes the credit screen and
-    the health declaration; of the plan's ages [min_age_periods, max_age_periods)."""
-    s = state[i]
-    reason = exit_reason[i]
-    returning = s == _EXITED and reason != _ILL_IN_WAITING and reason != _CLOSURE and exit_period[i] < period
-    age = age_periods[i]
-    eligible = credit_pass[i] and not health_declined[i] and min_age_periods <= age < max_age_periods
-    return (s == _OUTSIDER or returning) and eligible
-
-
-@njit(cache=True, inline="always")
-def may_join(a, v, i):
-    """`may_join_agent` on the population's arrays and this period's values."""
-    return may_join_agent(
-        a.state, a.exit_reason, a.exit_period, a.credit_pass, a.health_declined, a.age_periods, v.period,
-        v.min_age_periods, v.max_age_periods, i,
-    )  # fmt: skip
+    the health declaration; of the plan's ages."""
+    state = a.state[i]
+    reason = a.exit_reason[i]
+    returning = state == _EXITED and reason != _ILL_IN_WAITING and reason != _CLOSURE and a.exit_period[i] < v.period
+    age = a.age_periods[i]
+    eligible = a.credit_pass[i] and not a.health_declined[i] and v.min_age_periods <= age < v.max_age_periods
+    return (state == _OUTSIDER or returning) and eligible
 
 
 @njit(cache=True, inline="always")
@@ -231,14 +220,13 @@ def member_fate(a, v, i, u):
     return exit_reason(a, v, i, (u - p_ill) / (1.0 - p_ill)), p_ill
 
 
-def _decide_blocks(a, v, members, u, block_starts, outcome, p_ill_out, partial, first_block):
+def _decide_blocks(a, v, members, u, block_starts, outcome, partial, first_block):
     for b in prange(block_starts.size - 1):
         row = partial[first_block + b]
         claims, claims_family, benefits = row[0], row[1], row[2]
         for k in range(block_starts[b], block_starts[b + 1]):
             i = members[k]
             outcome[k], p_ill = member_fate(a, v, i, u[k])
-            p_ill_out[k] = p_ill
             if a.state[i] == _COVERED:
                 claims += p_ill
                 claims_family += p_ill * a.enrolled_by_family[i]
@@ -248,10 +236,9 @@ def _decide_blocks(a, v, members, u, block_starts, outcome, p_ill_out, partial, 
 
 @njit(cache=True, parallel=True, _nrt=NO_REFERENCE_COUNTS)
 def _decide_drawn(a, v, start, stop, block_agents, words, outcome, partial):
-    first_block = start // block_agents
-    for b in prange((stop - 1) // block_agents - first_block + 1):
-        block = first_block + b
-        low, high = max(start, block * block_agents), min(stop, (block + 1) * block_agents)
+    first_block, n_blocks = blocks_overlapping(start, stop, block_agents)
+    for b in prange(n_blocks):
+        block, low, high = block_part(first_block, b, start, stop, block_agents)
         draw_hi, draw_lo = pcg64dxsm.jump(words[0], words[1], words[2], words[3], low)
         row = partial[block]
         claims, claims_family, benefits = row[0], row[1], row[2]
@@ -294,10 +281,15 @@ def decide_drawn(
     return outcome
 
 
-# One body, compiled twice: shared among threads for a chunk of members, and on this
-# thread for a few (a parallel region costs more to start than one member's decision).
-_decide_parallel = njit(cache=True, parallel=True, _nrt=NO_REFERENCE_COUNTS)(_decide_blocks)
-_decide_serial = njit(cache=True, _nrt=NO_REFERENCE_COUNTS)(_decide_blocks)
+def _serial_and_parallel(body):
+    """One loop body compiled twice, (on this thread, shared among threads): picked by
+    size, since a parallel region costs more to start than a few agents' decisions."""
+    return njit(cache=True, _nrt=NO_REFERENCE_COUNTS)(body), njit(cache=True, parallel=True, _nrt=NO_REFERENCE_COUNTS)(
+        body
+    )
+
+
+_decide = _serial_and_parallel(_decide_blocks)
 PARALLEL_FROM_MEMBERS = 1024
 
 
@@ -308,7 +300,7 @@ def decide(
     u: np.ndarray,
     partial: np.ndarray,
     block_agents: int,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> np.ndarray:
     """Each member's fate this period: claim, refund, exit reason or none.
 
     Args:
@@ -321,21 +313,21 @@ def decide(
         block_agents: Agents per block.
 
     Returns:
-        (outcome, p_ill): per member, its ExitReason code (CLAIM, ILL_IN_WAITING, an exit
-        reason, or NONE if it stays a member) and its illness probability (0-1).
+        Per member, its ExitReason code (CLAIM, ILL_IN_WAITING, an exit reason, or NONE if
+        it stays a member) (int8).
     """
     members = np.asarray(members, dtype=np.int64)
     outcome = np.empty(members.size, dtype=np.int8)
-    p_ill = np.empty(members.size)
     if not members.size:
-        return outcome, p_ill
+        return outcome
     first_block = int(members[0] // block_agents)
     last_block = int(members[-1] // block_agents)
     edges = np.arange(first_block, last_block + 2, dtype=np.int64) * block_agents
     block_starts = np.searchsorted(members, edges).astype(np.int64)
-    kernel = _decide_parallel if members.size >= PARALLEL_FROM_MEMBERS else _decide_serial
-    kernel(a, v, members, np.asarray(u, dtype=np.float64), block_starts, outcome, p_ill, partial, first_block)
-    return outcome, p_ill
+    _decide[members.size >= PARALLEL_FROM_MEMBERS](
+        a, v, members, np.asarray(u, dtype=np.float64), block_starts, outcome, partial, first_block
+    )
+    return outcome
 
 
 @njit(cache=True, inline="always")
@@ -363,10 +355,9 @@ def join_decision(a, v, i, u, family_enrolment_prob):
 
 @njit(cache=True, parallel=True, _nrt=NO_REFERENCE_COUNTS)
 def _decide_to_join_drawn(a, v, start, stop, block_agents, words, family_enrolment_prob, decision, u_choice):
-    first_block = start // block_agents
-    for b in prange((stop - 1) // block_agents - first_block + 1):
-        block = first_block + b
-        low, high = max(start, block * block_agents), min(stop, (block + 1) * block_agents)
+    first_block, n_blocks = blocks_overlapping(start, stop, block_agents)
+    for b in prange(n_blocks):
+        _, low, high = block_part(first_block, b, start, stop, block_agents)
         draw_hi, draw_lo = pcg64dxsm.jump(words[0], words[1], words[2], words[3], low)
         for i in range(low, high):
             u, draw_hi, draw_lo = pcg64dxsm.next_double(draw_hi, draw_lo, words[2], words[3])
@@ -393,17 +384,9 @@ def decide_to_join(
     return decision, u_choice
 
 
-# The arrays are passed one by one: read through the tuple inside a loop, each access
-# costs a reference count (117 ns an agent against 4 for 10^6 agents, measured).
-def _may_join_body(
-    state, exit_reason, exit_period, credit_pass, health_declined, age_periods, period, min_age_periods,
-    max_age_periods, agents, out,
-):  # fmt: skip
+def _may_join_body(a, v, agents, out):
     for k in prange(agents.size):
-        out[k] = may_join_agent(
-            state, exit_reason, exit_period, credit_pass, health_declined, age_periods, period, min_age_periods,
-            max_age_periods, agents[k],
-        )  # fmt: skip
+        out[k] = may_join(a, v, agents[k])
 
 
 def _price_pressures_body(a, v, agents, paying, out):
@@ -421,32 +404,17 @@ def _illness_probabilities_body(a, v, agents, out):
         out[k] = illness_probability(a, v, agents[k])
 
 
-_price_pressures = (
-    njit(cache=True, _nrt=NO_REFERENCE_COUNTS)(_price_pressures_body),
-    njit(cache=True, parallel=True, _nrt=NO_REFERENCE_COUNTS)(_price_pressures_body),
-)
-_join_probabilities = (
-    njit(cache=True, _nrt=NO_REFERENCE_COUNTS)(_join_probabilities_body),
-    njit(cache=True, parallel=True, _nrt=NO_REFERENCE_COUNTS)(_join_probabilities_body),
-)
-_illness_probabilities = (
-    njit(cache=True, _nrt=NO_REFERENCE_COUNTS)(_illness_probabilities_body),
-    njit(cache=True, parallel=True, _nrt=NO_REFERENCE_COUNTS)(_illness_probabilities_body),
-)
-_may_join = (
-    njit(cache=True, _nrt=NO_REFERENCE_COUNTS)(_may_join_body),
-    njit(cache=True, parallel=True, _nrt=NO_REFERENCE_COUNTS)(_may_join_body),
-)
+_price_pressures = _serial_and_parallel(_price_pressures_body)
+_join_probabilities = _serial_and_parallel(_join_probabilities_body)
+_illness_probabilities = _serial_and_parallel(_illness_probabilities_body)
+_may_join = _serial_and_parallel(_may_join_body)
 
 
 def may_join_each(a: MemberArrays, v: PeriodValues, agents: np.ndarray) -> np.ndarray:
     """`may_join` of each agent in `agents` (bool)."""
     agents = np.atleast_1d(np.asarray(agents, dtype=np.int64))
     out = np.empty(agents.size, dtype=np.bool_)
-    _may_join[agents.size >= PARALLEL_FROM_MEMBERS](
-        a.state, a.exit_reason, a.exit_period, a.credit_pass, a.health_declined, a.age_periods, v.period,
-        v.min_age_periods, v.max_age_periods, agents, out,
-    )  # fmt: skip
+    _may_join[agents.size >= PARALLEL_FROM_MEMBERS](a, v, agents, out)
     return out
 
 

@@ -21,6 +21,7 @@ from numba import njit
 from scipy.special import ndtr, ndtri
 
 from huzhu.agents import ageing, charge_pass, illness, insurance_pass, joining, member_pass, sharing, valuation
+from huzhu.agents.blocks import partial_sums
 from huzhu.agents.census import census as count_population
 from huzhu.agents.census import sum_blocks_in_order
 from huzhu.agents.neighbour_counts import add_to_neighbours
@@ -367,7 +368,7 @@ class Population:
             (asked, charged, sharers): sums over members of what was asked and what was
             paid (CNY per person, not yet scaled to people) and the number of members.
         """
-        partial = charge_pass.partial_sums(self.n_agents)
+        partial = partial_sums(self.n_agents, len(charge_pass.SUMS))
         for start, stop in self.chunks():
             charge_pass.charge(self, start, stop, unit_share_cny, cap_cny, new_year, partial)
         asked_total, charged_total, sharers = sum_blocks_in_order(partial).tolist()
@@ -400,7 +401,7 @@ class Population:
         if self.params["contagion_model"] == "hazard":
             self.exposure *= np.float32(np.exp(-1.0 / self.params["contagion_decay_periods"]))
         arrays, values = self.member_arrays(period), self.period_values(period, signal, cap_cny)
-        partial = self._expected_partial_sums()
+        partial = partial_sums(self.n_agents, len(member_pass.EXPECTED))
         words = self.streams.words(Stream.MEMBERSHIP, period)
         claimants, ill_in_waiting, leavers, reasons = [], [], [], []
         for start, stop in self.chunks():
@@ -435,14 +436,11 @@ class Population:
             (outcome, expected): ExitReason code per member (CLAIM, ILL_IN_WAITING, an exit
             reason, or NONE); the expected-claim sums over them (`member_pass.EXPECTED`).
         """
-        partial = self._expected_partial_sums()
-        outcome, _ = member_pass.decide(
+        partial = partial_sums(self.n_agents, len(member_pass.EXPECTED))
+        outcome = member_pass.decide(
             self.member_arrays(period), self.period_values(period, signal, cap_cny), members, u, partial, BLOCK_AGENTS
         )
         return outcome, dict(zip(member_pass.EXPECTED, sum_blocks_in_order(partial).tolist(), strict=True))
-
-    def _expected_partial_sums(self) -> np.ndarray:
-        return np.zeros((-(-self.n_agents // BLOCK_AGENTS), len(member_pass.EXPECTED)))
 
     def member_arrays(self, period: int) -> member_pass.MemberArrays:
         """The arrays the compiled member pass reads in `period`."""
