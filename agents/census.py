@@ -33,6 +33,60 @@ _WAITING, _COVERED = int(State.WAITING), int(State.COVERED)
 _CLAIMED, _AGED_OUT = int(State.CLAIMED), int(State.AGED_OUT)
 
 
+@njit(cache=True, inline="always")
+def count(
+    totals, state, age_periods, frailty, credit_pass, considering, incidence_by_age, weight_by_age, min_age_periods,
+):  # fmt: skip
+    """`totals` (a tuple in `TOTALS` order) with one agent added, from its values.
+
+    The period's last compiled pass (agents/insurance_pass.py) counts each agent as it
+    leaves it; `census` counts everyone in a pass of its own. Counts are exact in float64
+    (below 2^53), and each block adds its agents in index order.
+    """
+    # Without branches: membership and life are mixed at random over agents, so branches
+    # on them would be mispredicted often. Counts are kept in integers (exact, and an
+    # integer add is quicker than a float one); adding 0.0 leaves a sum's bits alone.
+    waiting = state == _WAITING
+    covered = state == _COVERED
+    member = waiting | covered
+    alive = (state != _CLAIMED) & (state != _AGED_OUT) & (age_periods >= min_age_periods)
+    nonmember = alive & ~member
+    eligible = alive & credit_pass
+    risk = incidence_by_age[age_periods] * np.float64(frailty)
+    return (
+        totals[0] + waiting,
+        totals[1] + covered,
+        totals[2] + eligible,
+        totals[3] + (risk if eligible else 0.0),
+        totals[4] + (risk if member else 0.0),
+        totals[5] + (age_periods if member else 0),
+        totals[6] + (weight_by_age[age_periods] if member else 0.0),
+        totals[7] + (member & considering),
+        totals[8] + nonmember,
+        totals[9] + (nonmember & considering),
+    )
+
+
+#: Nothing counted yet: the start of each block's totals (integer counts, float sums).
+NOTHING = (0, 0, 0, 0.0, 0.0, 0, 0.0, 0, 0, 0)
+
+
+@njit(cache=True, inline="always")
+def carried(row):
+    """A block's totals so far, from its row of partial sums (a tuple in `TOTALS` order)."""
+    return (
+        np.int64(row[0]), np.int64(row[1]), np.int64(row[2]), row[3], row[4], np.int64(row[5]), row[6],
+        np.int64(row[7]), np.int64(row[8]), np.int64(row[9]),
+    )  # fmt: skip
+
+
+@njit(cache=True, inline="always")
+def store(row, totals):
+    """Write a block's totals (a tuple in `TOTALS` order) to its row of partial sums."""
+    row[0], row[1], row[2], row[3], row[4] = totals[0], totals[1], totals[2], totals[3], totals[4]
+    row[5], row[6], row[7], row[8], row[9] = totals[5], totals[6], totals[7], totals[8], totals[9]
+
+
 @njit(cache=True, parallel=True)
 def _block_totals(
     state, age_periods, frailty, credit_pass, considering, incidence_by_age, weight_by_age, min_age_periods,
@@ -42,35 +96,13 @@ def _block_totals(
     n_blocks = (n + block_agents - 1) // block_agents
     partial = np.zeros((n_blocks, len(TOTALS)))
     for block in prange(n_blocks):
-        waiting = covered = eligible = considering_members = nonmembers = considering_nonmembers = 0
-        age_members = 0
-        risk_eligible = risk_members = weight_members = 0.0
+        totals = NOTHING
         for i in range(block * block_agents, min(n, (block + 1) * block_agents)):
-            s = state[i]
-            age = age_periods[i]
-            member = s == _WAITING or s == _COVERED
-            alive = s != _CLAIMED and s != _AGED_OUT and age >= min_age_periods
-            eligible_here = alive and credit_pass[i]
-            if eligible_here or member:
-                risk = incidence_by_age[age] * np.float64(frailty[i])
-                if eligible_here:
-                    eligible += 1
-                    risk_eligible += risk
-                if member:
-                    risk_members += risk
-            if member:
-                waiting += s == _WAITING
-                covered += s == _COVERED
-                age_members += age
-                weight_members += weight_by_age[age]
-                considering_members += considering[i]
-            elif alive:
-                nonmembers += 1
-                considering_nonmembers += considering[i]
-        row = partial[block]
-        row[0], row[1], row[2], row[3], row[4] = waiting, covered, eligible, risk_eligible, risk_members
-        row[5], row[6], row[7] = age_members, weight_members, considering_members
-        row[8], row[9] = nonmembers, considering_nonmembers
+            totals = count(
+                totals, state[i], age_periods[i], frailty[i], credit_pass[i], considering[i], incidence_by_age,
+                weight_by_age, min_age_periods,
+            )  # fmt: skip
+        store(partial[block], totals)
     return partial
 
 
@@ -112,6 +144,11 @@ def census(
         state, age_periods, frailty, credit_pass, considering, incidence_by_age, weight_by_age, min_age_periods,
         block_agents,
     )  # fmt: skip
+    return totals_from(partial)
+
+
+def totals_from(partial: np.ndarray) -> dict[str, float]:
+    """The census (see `TOTALS`) from its per-block partial sums, added in block order."""
     totals = dict(zip(TOTALS, sum_blocks_in_order(partial).tolist(), strict=True))
     totals["age_members"] /= PERIODS_PER_YEAR  # summed in whole half months, exact, then to years
     return totals

@@ -6,7 +6,8 @@ the funnel, one uniform an agent: one not yet considering starts if u < p_consid
 then buys if u / p_consider < p_buy; one already considering buys if u < p_buy. Each
 agent writes only its own state and no step reads another's, so the pass equals ageing
 everyone and then running the funnel for everyone, and agents are shared among threads
-freely.
+freely. Each agent, final for the period once through the funnel, is then counted in the
+end-of-period census (agents/census.py), so the census needs no pass of its own.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from huzhu.agents import cross_sell
+from huzhu.agents import census, cross_sell
 from huzhu.agents.ageing import grow_older
 from huzhu.agents.blocks import block_part, blocks_overlapping
 from huzhu.agents.states import State
@@ -28,19 +29,46 @@ _EXITED, _CLAIMED, _AGED_OUT = int(State.EXITED), int(State.CLAIMED), int(State.
 NO_PURCHASE, BOUGHT_AS_NONMEMBER, BOUGHT_AS_MEMBER = 0, 1, 2
 
 
+@njit(cache=True, inline="always")
+def _consider_and_buy(
+    i, u, member, state, age_periods, considering, insured, income_cny, min_age_periods, p_consider_member,
+    p_consider_nonmember, income_median_cny, buy_rate, buy_income_elasticity,
+):  # fmt: skip
+    """Agent i's step through the funnel from its uniform `u` (in place); its purchase code."""
+    s = state[i]
+    if s == _CLAIMED or s == _AGED_OUT or age_periods[i] < min_age_periods or (considering[i] and insured[i]):
+        return NO_PURCHASE
+    u_buy = u
+    if not considering[i]:
+        p_consider = p_consider_member if member else p_consider_nonmember
+        if not u < p_consider:
+            return NO_PURCHASE
+        considering[i] = True
+        u_buy = u / p_consider
+    if insured[i]:
+        return NO_PURCHASE
+    p_buy = cross_sell.buy_probability(np.float64(income_cny[i]), income_median_cny, buy_rate, buy_income_elasticity)
+    if u_buy < p_buy:
+        insured[i] = True
+        return BOUGHT_AS_MEMBER if member else BOUGHT_AS_NONMEMBER
+    return NO_PURCHASE
+
+
 @njit(cache=True, parallel=True)
 def _age_then_consider_and_buy(
-    start, stop, block_agents, words, state, age_periods, considering, insured, income_cny, min_age_periods,
-    max_age_periods, rate_members, rate_nonmembers, income_median_cny, buy_rate, buy_income_elasticity, bought,
-    member_aged_out,
+    start, stop, block_agents, words, state, age_periods, considering, insured, income_cny, frailty, credit_pass,
+    incidence_by_age, weight_by_age, min_age_periods, max_age_periods, rate_members, rate_nonmembers,
+    income_median_cny, buy_rate, buy_income_elasticity, bought, member_aged_out, census_partial,
 ):  # fmt: skip
     # The chance of starting to consider depends only on membership: two values a period.
     p_consider_member = cross_sell.consider_probability(True, rate_members, rate_nonmembers)
     p_consider_nonmember = cross_sell.consider_probability(False, rate_members, rate_nonmembers)
     first_block, n_blocks = blocks_overlapping(start, stop, block_agents)
     for b in prange(n_blocks):
-        _, low, high = block_part(first_block, b, start, stop, block_agents)
+        block, low, high = block_part(first_block, b, start, stop, block_agents)
         draw_hi, draw_lo = pcg64dxsm.jump(words[0], words[1], words[2], words[3], low)
+        row = census_partial[block]
+        totals = census.carried(row)
         for i in range(low, high):
             u, draw_hi, draw_lo = pcg64dxsm.next_double(draw_hi, draw_lo, words[2], words[3])
             k = i - start
@@ -53,31 +81,34 @@ def _age_then_consider_and_buy(
                 elif s == _OUTSIDER or s == _EXITED:
                     state[i] = _AGED_OUT
             s = state[i]
-            bought[k] = NO_PURCHASE
-            if s == _CLAIMED or s == _AGED_OUT or age_periods[i] < min_age_periods or (considering[i] and insured[i]):
-                continue
-            member = s == _WAITING or s == _COVERED
-            u_buy = u
-            if not considering[i]:
-                p_consider = p_consider_member if member else p_consider_nonmember
-                if not u < p_consider:
-                    continue
-                considering[i] = True
-                u_buy = u / p_consider
-            if insured[i]:
-                continue
-            p_buy = cross_sell.buy_probability(
-                np.float64(income_cny[i]), income_median_cny, buy_rate, buy_income_elasticity
-            )
-            if u_buy < p_buy:
-                insured[i] = True
-                bought[k] = BOUGHT_AS_MEMBER if member else BOUGHT_AS_NONMEMBER
+            bought[k] = _consider_and_buy(
+                i, u, s == _WAITING or s == _COVERED, state, age_periods, considering, insured, income_cny,
+                min_age_periods, p_consider_member, p_consider_nonmember, income_median_cny, buy_rate,
+                buy_income_elasticity,
+            )  # fmt: skip
+        # The block's agents are final for the period (unless the plan closes now) and
+        # still in cache: count them.
+        for i in range(low, high):
+            totals = census.count(
+                totals, state[i], age_periods[i], frailty[i], credit_pass[i], considering[i], incidence_by_age,
+                weight_by_age, min_age_periods,
+            )  # fmt: skip
+        census.store(row, totals)
 
 
-def age_then_consider_and_buy(population, start: int, stop: int, words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def age_then_consider_and_buy(
+    population, start: int, stop: int, words: np.ndarray, census_partial: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Agents start..stop-1 age half a month, then come to consider insurance and some buy
     (in place), each drawing its uniform from the stream whose position-0 words are
-    `words` (item i: agent i; model/pcg64dxsm.py).
+    `words` (item i: agent i; model/pcg64dxsm.py); then each is counted in the census.
+
+    Args:
+        population: The `Population` whose arrays are updated.
+        start, stop: The chunk of agents.
+        words: `AgentStreams.words` of the insurance stream this period.
+        census_partial: The census's running sums per block (`census.TOTALS` columns),
+            carried on in place.
 
     Returns:
         (bought, member_aged_out): per agent NO_PURCHASE, BOUGHT_AS_NONMEMBER or
@@ -91,9 +122,10 @@ def age_then_consider_and_buy(population, start: int, stop: int, words: np.ndarr
         return bought, member_aged_out
     _age_then_consider_and_buy(
         int(start), int(stop), BLOCK_AGENTS, words, population.state, population.age_periods,
-        population.considering, population.insured, population.income_cny, population.min_age_periods,
+        population.considering, population.insured, population.income_cny, population.frailty,
+        population.credit_pass, population.incidence_by_age, population.weight_by_age, population.min_age_periods,
         population.max_age_periods,
         p["consider_rate_members"], p["consider_rate_nonmembers"], p["income_median_cny"], p["buy_rate"],
-        p["buy_income_elasticity"], bought, member_aged_out,
+        p["buy_income_elasticity"], bought, member_aged_out, census_partial,
     )  # fmt: skip
     return bought, member_aged_out

@@ -354,14 +354,26 @@ def join_decision(a, v, i, u, family_enrolment_prob):
 
 
 @njit(cache=True, parallel=True, _nrt=NO_REFERENCE_COUNTS)
-def _decide_to_join_drawn(a, v, start, stop, block_agents, words, family_enrolment_prob, decision, u_choice):
+def _decide_to_join_drawn(
+    a, v, start, stop, block_agents, words, family_enrolment_prob, highest_propensity, decision, u_choice
+):  # fmt: skip
+    # Every agent's bound is at most the bound at an all-member neighbourhood and the
+    # highest propensity (rounding is monotone), so a uniform at or above this one stays
+    # out whoever draws it: most agents are decided without reading their state.
+    stays_out_from = joining.join_probability_bound(v.marketing_hazard, v.word_of_mouth_rate, 1.0, highest_propensity)
     first_block, n_blocks = blocks_overlapping(start, stop, block_agents)
     for b in prange(n_blocks):
         _, low, high = block_part(first_block, b, start, stop, block_agents)
         draw_hi, draw_lo = pcg64dxsm.jump(words[0], words[1], words[2], words[3], low)
         for i in range(low, high):
             u, draw_hi, draw_lo = pcg64dxsm.next_double(draw_hi, draw_lo, words[2], words[3])
-            decision[i - start], u_choice[i - start] = join_decision(a, v, i, u, family_enrolment_prob)
+            if u >= stays_out_from:
+                decision[i - start] = STAYS_OUT
+                continue
+            decided, u_relative = join_decision(a, v, i, u, family_enrolment_prob)
+            decision[i - start] = decided
+            if decided == JOINS_AND_ENROLS:  # a few a period: the other entries are never read
+                u_choice[i - start] = u_relative
 
 
 def decide_to_join(
@@ -373,14 +385,15 @@ def decide_to_join(
 
     Returns:
         (decision, u_choice): per agent STAYS_OUT, JOINS or JOINS_AND_ENROLS (int8); the
-        uniform that chooses the relative (-1 where none is enrolled).
+        uniform that chooses the relative (set only where JOINS_AND_ENROLS).
     """
     decision = np.empty(stop - start, dtype=np.int8)
     u_choice = np.empty(stop - start)
     if stop > start:
         _decide_to_join_drawn(
-            a, v, int(start), int(stop), int(block_agents), words, family_enrolment_prob, decision, u_choice
-        )
+            a, v, int(start), int(stop), int(block_agents), words, family_enrolment_prob,
+            float(a.join_propensity_by_age.max()), decision, u_choice,
+        )  # fmt: skip
     return decision, u_choice
 
 

@@ -20,13 +20,23 @@ import numpy as np
 from numba import njit
 from scipy.special import ndtr, ndtri
 
-from huzhu.agents import ageing, charge_pass, illness, insurance_pass, joining, member_pass, sharing, valuation
+from huzhu.agents import (
+    ageing,
+    charge_pass,
+    illness,
+    insurance_pass,
+    joining,
+    member_pass,
+    sharing,
+    valuation,
+    waiting,
+)
+from huzhu.agents import census as census_totals
 from huzhu.agents.blocks import partial_sums
-from huzhu.agents.census import census as count_population
 from huzhu.agents.census import sum_blocks_in_order
 from huzhu.agents.neighbour_counts import add_to_neighbours
 from huzhu.agents.sharing import ChargeSignal
-from huzhu.agents.states import SIGNAL_EXIT_REASONS, VOLUNTARY_EXIT_REASONS, ExitReason, State
+from huzhu.agents.states import IS_SIGNAL_EXIT, IS_VOLUNTARY_EXIT, ExitReason, State
 from huzhu.model import demography
 from huzhu.model.calendar import PERIODS_PER_YEAR
 from huzhu.model.network import CSRNetwork
@@ -249,10 +259,14 @@ class Population:
         state = self.state[idx]
         return (state != State.CLAIMED) & (state != State.AGED_OUT) & (self.age_periods[idx] >= self.min_age_periods)
 
-    def waiting_is_over(self, idx, period: int) -> np.ndarray:
-        """Waiting members at `idx` whose waiting period has ended by `period` (bool)."""
-        elapsed = period - self.join_period[idx]
-        return (self.state[idx] == State.WAITING) & (elapsed >= self.params["waiting_periods"])
+    def waiting_is_over(self, i: int, period: int) -> bool:
+        """Whether agent i is a waiting member whose waiting period has ended by `period`
+        (`waiting.waiting_is_over`)."""
+        return bool(
+            waiting.waiting_is_over(
+                int(self.state[i]), int(self.join_period[i]), int(period), int(self.params["waiting_periods"])
+            )
+        )
 
     def annual_risk(self, idx=slice(None)) -> np.ndarray:
         """True (ultimate) annual risk of the agents at `idx` (per year)."""
@@ -321,7 +335,7 @@ class Population:
         """
         returning = self.first_join_period[idx] != NO_PERIOD
         if self.exited_neighbours is not None:
-            signalled = idx[(self.state[idx] == State.EXITED) & np.isin(self.exit_reason[idx], SIGNAL_EXIT_REASONS)]
+            signalled = idx[(self.state[idx] == State.EXITED) & IS_SIGNAL_EXIT[self.exit_reason[idx]]]
             self._add_to_neighbours(self.exited_neighbours, signalled, -1)
         self.state[idx] = State.WAITING
         self.join_period[idx] = period
@@ -345,7 +359,7 @@ class Population:
         self.exit_reason[idx] = reason
         self.exit_period[idx] = period
         self._add_to_neighbours(self.member_neighbours, idx, -1)
-        signalled = idx[np.isin(reason, SIGNAL_EXIT_REASONS)]
+        signalled = idx[IS_SIGNAL_EXIT[reason]]
         self._add_to_neighbours(self.exposure, signalled, np.float32(1.0))
         if self.exited_neighbours is not None:
             self._add_to_neighbours(self.exited_neighbours, signalled, 1)
@@ -375,10 +389,8 @@ class Population:
         return asked_total, charged_total, int(sharers)
 
     def complete_waiting_periods(self, period: int) -> None:
-        """Waiting members whose waiting period is over become covered."""
-        for start, stop in self.chunks():
-            state = self.state[start:stop]
-            state[self.waiting_is_over(slice(start, stop), period)] = State.COVERED
+        """Waiting members whose waiting period is over become covered (`waiting`)."""
+        waiting.complete_waiting_periods(self.state, self.join_period, period, self.params["waiting_periods"])
 
     def fall_ill_then_decide_to_stay(self, period: int, signal: ChargeSignal, cap_cny: float) -> dict:
         """Members fall ill (covered: paid; waiting: refunded, out for good); the others
@@ -406,11 +418,14 @@ class Population:
         claimants, ill_in_waiting, leavers, reasons = [], [], [], []
         for start, stop in self.chunks():
             outcome = member_pass.decide_drawn(arrays, values, start, stop, words, partial, BLOCK_AGENTS)
-            claimants.append(start + np.flatnonzero(outcome == ExitReason.CLAIM))
-            ill_in_waiting.append(start + np.flatnonzero(outcome == ExitReason.ILL_IN_WAITING))
-            leaving_now = np.flatnonzero(np.isin(outcome, VOLUNTARY_EXIT_REASONS))
-            leavers.append(start + leaving_now)
-            reasons.append(outcome[leaving_now])
+            # One scan of the chunk; then only the few members whose period changed are sorted.
+            changed = start + np.flatnonzero(outcome != ExitReason.NONE)
+            codes = outcome[changed - start]
+            claimants.append(changed[codes == ExitReason.CLAIM])
+            ill_in_waiting.append(changed[codes == ExitReason.ILL_IN_WAITING])
+            voluntary = IS_VOLUNTARY_EXIT[codes]
+            leavers.append(changed[voluntary])
+            reasons.append(codes[voluntary])
         expected = dict(zip(member_pass.EXPECTED, sum_blocks_in_order(partial).tolist(), strict=True))
         result = {
             "claimants": np.concatenate(claimants),
@@ -615,26 +630,28 @@ class Population:
         self.leave(members_out, ExitReason.AGED_OUT, period)
         return len(members_out)
 
-    def age_then_consider_and_buy_insurance(self, period: int) -> tuple[int, np.ndarray]:
+    def age_then_consider_and_buy_insurance(self, period: int) -> tuple[int, np.ndarray, dict]:
         """Everyone ages half a month (members reaching the maximum age leave); then agents
-        come to consider commercial insurance and some who consider buy.
+        come to consider commercial insurance and some who consider buy; then the census.
 
         One uniform per agent: one not yet considering starts if u < p_consider and then
         buys if u / p_consider < p_buy; one already considering buys if u < p_buy.
 
         Returns:
             (members who aged out (agents), for each buyer whether it was a member when
-            buying (bool)).
+            buying (bool), the census of the population after it (`census`), taken in the
+            same pass).
         """
         were_members, aged_out = [], []
         words = self.streams.words(Stream.INSURANCE, period)
+        census_partial = partial_sums(self.n_agents, len(census_totals.TOTALS))
         for start, stop in self.chunks():
-            bought, member_aged_out = insurance_pass.age_then_consider_and_buy(self, start, stop, words)
+            bought, member_aged_out = insurance_pass.age_then_consider_and_buy(self, start, stop, words, census_partial)
             were_members.append(bought[bought != insurance_pass.NO_PURCHASE] == insurance_pass.BOUGHT_AS_MEMBER)
             aged_out.append(start + np.flatnonzero(member_aged_out))
         aged_out = np.concatenate(aged_out)
-        self.leave(aged_out, ExitReason.AGED_OUT, period)
-        return len(aged_out), np.concatenate(were_members)
+        self.leave(aged_out, ExitReason.AGED_OUT, period)  # their state is AGED_OUT already: the census stands
+        return len(aged_out), np.concatenate(were_members), self._keep(census_totals.totals_from(census_partial))
 
     def close_plan(self, period: int) -> int:
         """All members leave because the plan closed. Returns how many (agents)."""
@@ -651,12 +668,17 @@ class Population:
         Also caches the members' total sharing weight, which the next period's sharing
         needs: members do not change between the end of one period and the next lock date.
         """
-        totals = count_population(
-            self.state, self.age_periods, self.frailty, self.credit_pass, self.considering,
-            self.incidence_by_age, self.weight_by_age, self.min_age_periods,
+        return self._keep(
+            census_totals.census(
+                self.state, self.age_periods, self.frailty, self.credit_pass, self.considering,
+                self.incidence_by_age, self.weight_by_age, self.min_age_periods,
+            )
         )  # fmt: skip
-        self.member_weight_total = totals["weight_members"]
-        return totals
+
+    def _keep(self, census: dict) -> dict:
+        """Keep what the next period's sharing needs from an end-of-period census."""
+        self.member_weight_total = census["weight_members"]
+        return census
 
 
 @njit(cache=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+import numpy as np
+
 
 class State(IntEnum):
     """Where an agent stands towards the plan; every agent is in exactly one."""
@@ -37,3 +39,8 @@ VOLUNTARY_EXIT_REASONS = (ExitReason.PRICE, ExitReason.CONTAGION, ExitReason.OTH
 #: for the price or after others left. Churn for reasons outside the model (moving on,
 #: a lost phone, a changed account) says nothing about the plan's worth.
 SIGNAL_EXIT_REASONS = (ExitReason.PRICE, ExitReason.CONTAGION)
+
+#: Whether each ExitReason code is voluntary / a signal, indexed by code (bool): one
+#: lookup an agent where a period's outcomes are sorted.
+IS_VOLUNTARY_EXIT = np.isin(np.arange(len(ExitReason)), VOLUNTARY_EXIT_REASONS)
+IS_SIGNAL_EXIT = np.isin(np.arange(len(ExitReason)), SIGNAL_EXIT_REASONS)

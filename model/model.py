@@ -137,15 +137,17 @@ class MutualAidModel(mesa.Model):
         if self.period > self.platform.end_period:
             self._settle()
             return
+        census = None
         if self.params["engine"] == "agents":
             self.step_each_agent()
         else:
             self.population.complete_waiting_periods(self.period)
             self.fall_ill_then_decide_to_stay()
             self.decide_to_join()
-            self.age_then_cross_sell()
-        self.close_if_due()
-        self._record_period()
+            census = self.age_then_cross_sell()
+        if self.close_if_due():
+            census = None  # taken before the members left: count again
+        self._record_period(census)
         self.platform.review_closure(self.period, self.tally["members"])
         self.period += 1
 
@@ -190,11 +192,15 @@ class MutualAidModel(mesa.Model):
         joins = self.population.decide_to_join(self.period, self.platform.charge_signal, cap)
         self.tally["joins"], self.tally["joins_family"], self.tally["rejoins"] = joins
 
-    def age_then_cross_sell(self) -> None:
+    def age_then_cross_sell(self) -> dict:
         """Everyone ages half a month (members reaching the maximum age leave); then agents
-        come to consider and buy commercial insurance and the platform books commission."""
-        self.tally["aged_out"], buyers_were_members = self.population.age_then_consider_and_buy_insurance(self.period)
+        come to consider and buy commercial insurance and the platform books commission.
+        Returns the census taken in the same pass (`Population.census`)."""
+        self.tally["aged_out"], buyers_were_members, census = self.population.age_then_consider_and_buy_insurance(
+            self.period
+        )
         self.tally.update(self.platform.sell_insurance(buyers_were_members))
+        return census
 
     def step_each_agent(self) -> None:
         """Reference path: every MemberAgent runs its own period, in random order (Mesa's
@@ -229,10 +235,12 @@ class MutualAidModel(mesa.Model):
         """Start date of the current period."""
         return self.calendar.date(self.period)
 
-    def close_if_due(self) -> None:
-        """In the last covered period every member leaves."""
-        if self.period == self.platform.end_period:
-            self._count_exits(np.full(self.population.close_plan(self.period), ExitReason.CLOSURE))
+    def close_if_due(self) -> bool:
+        """In the last covered period every member leaves. Returns whether they did."""
+        if self.period != self.platform.end_period:
+            return False
+        self._count_exits(np.full(self.population.close_plan(self.period), ExitReason.CLOSURE))
+        return True
 
     def _settle(self) -> None:
         """Settlement after closure: the platform has paid the last shares; the run ends."""
@@ -250,8 +258,13 @@ class MutualAidModel(mesa.Model):
         for reason, column in EXIT_COLUMNS.items():
             self.tally[column] += int(np.count_nonzero(reasons == reason))
 
-    def _record_period(self) -> None:
-        """Convert agent counts to people, add the stock measures, and collect."""
+    def _record_period(self, census: dict | None = None) -> None:
+        """Convert agent counts to people, add the stock measures, and collect.
+
+        Args:
+            census: The population's census at the end of the period, if a pass has
+                taken it (`Population.census`); else it is taken now.
+        """
         tally = self.tally
         scale = self.people_per_agent
         population = self.population
@@ -260,7 +273,8 @@ class MutualAidModel(mesa.Model):
         counted = ("joins", "joins_family", "rejoins", "exits", *EXIT_COLUMNS.values(), "aged_out", "claims")
         for column in (*counted, "claims_family"):
             tally[column] *= scale
-        census = population.census()
+        if census is None:
+            census = population.census()
         tally["waiting"] = census["waiting"] * scale
         tally["covered"] = census["covered"] * scale
         tally["members"] = tally["waiting"] + tally["covered"]

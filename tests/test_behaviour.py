@@ -99,8 +99,12 @@ def test_a_rejoiner_declares_again_waits_90_days_again_and_is_counted_as_a_rejoi
     assert pop.first_join_period[i] == 2
     assert pop.paid_this_membership_cny[i] == 0.0
     wait = model.params["waiting_periods"]
-    assert not pop.waiting_is_over(np.array([i]), 30 + wait - 1)[0]
-    assert pop.waiting_is_over(np.array([i]), 30 + wait)[0]
+    assert not pop.waiting_is_over(i, 30 + wait - 1)
+    assert pop.waiting_is_over(i, 30 + wait)
+    pop.complete_waiting_periods(30 + wait - 1)
+    assert pop.state[i] == State.WAITING
+    pop.complete_waiting_periods(30 + wait)
+    assert pop.state[i] == State.COVERED
 
 
 def test_rejoining_does_not_reset_the_select_effect():

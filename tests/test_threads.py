@@ -84,6 +84,19 @@ def test_the_census_is_the_same_bits_on_one_and_two_threads(restore_threads):
     assert one == two
 
 
+@pytest.mark.parametrize("chunk_size", [1_000, 2**18])
+def test_the_census_taken_in_the_last_pass_is_the_census_of_the_population_after_it(chunk_size):
+    # The period's last pass counts each agent as it leaves it; a census of its own taken
+    # afterwards must agree to the bit, whatever the chunks.
+    model = MutualAidModel(n_agents=20_000, rng=4, chunk_size=chunk_size)
+    for _ in range(25):
+        model.step()
+    population = model.population
+    _, _, in_pass = population.age_then_consider_and_buy_insurance(model.period)
+    assert in_pass == population.census()
+    assert in_pass["waiting"] + in_pass["covered"] == np.count_nonzero(population.is_member())
+
+
 @TWO_THREADS
 def test_a_run_is_the_same_bits_on_one_and_two_threads(restore_threads):
     # 200,000 agents make four blocks of the sums; 30 periods reach claims and price exits.
