@@ -268,6 +268,25 @@ def test_the_join_bound_is_at_or_above_the_probability_at_any_attractiveness(m, 
     assert joining.join_probability_bound(m, w, f, g) >= joining.join_probability(m, w, f, 1.0, g)
 
 
+@given(
+    m=hazard,
+    w=hazard,
+    members=st.integers(0, 60),
+    extra_ties=st.integers(0, 60),
+    g=st.floats(min_value=0.0, max_value=1.0),
+    g_top=st.floats(min_value=0.0, max_value=1.0),
+)
+@PROPERTY
+def test_no_agents_join_bound_exceeds_the_bound_at_all_neighbours_members_and_the_top_propensity(
+    m, w, members, extra_ties, g, g_top
+):
+    # The joining pass decides a uniform at or above the latter without reading the agent.
+    degree = members + extra_ties
+    share = members / degree if degree else 0.0
+    g, g_top = min(g, g_top), max(g, g_top)
+    assert joining.join_probability_bound(m, w, share, g) <= joining.join_probability_bound(m, w, 1.0, g_top)
+
+
 def test_join_probability_increases_with_the_share_of_member_neighbours():
     shares = np.linspace(0.0, 1.0, 11)
     p = joining.join_probability(0.004, 0.06, shares, 0.7, 1.0)
