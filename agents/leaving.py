@@ -48,6 +48,17 @@ def contagion_exit_hazard(other_hazard, price_hazard, contagion_strength, exposu
     return (other_hazard + price_hazard) * contagion_strength * exposure
 
 
+def exposure_decay(contagion_decay_periods: float) -> np.float32:
+    """The factor an agent's exposure is multiplied by each period, exp(-1 / decay) (1;
+    float32 like the exposure it multiplies), so that an exited neighbour weighs
+    exp(-periods since its exit / decay).
+
+    Args:
+        contagion_decay_periods: e-folding time of a neighbour's exit (periods).
+    """
+    return np.float32(np.exp(-1.0 / contagion_decay_periods))
+
+
 def exit_hazards(price_pressure, review_probability, base_exit_hazard: float, contagion_strength: float, exposure):
     """The three additive parts of a member's per-period exit hazard (per period).
 

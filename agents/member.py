@@ -5,7 +5,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from huzhu.agents import cross_sell
+from huzhu.agents import cross_sell, leaving
 from huzhu.agents.states import ExitReason, State
 from huzhu.model.calendar import PERIODS_PER_YEAR
 
@@ -104,9 +104,9 @@ class MemberAgent(mesa.Agent):
         one = np.array([i])
         if population.waiting_is_over(i, period):
             population.state[i] = State.COVERED
+        if p["contagion_model"] == "hazard":  # every agent's, member or not (ODD 7.5)
+            population.exposure[i] *= leaving.exposure_decay(p["contagion_decay_periods"])
         if population.state[i] in (State.WAITING, State.COVERED):
-            if p["contagion_model"] == "hazard":
-                population.exposure[i] *= np.float32(np.exp(-1.0 / p["contagion_decay_periods"]))
             outcome, expected = population.decide_members(one, period, signal, cap, np.array([rng.random()]))
             for name, value in expected.items():
                 events[name] += value

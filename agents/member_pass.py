@@ -235,19 +235,26 @@ def _decide_blocks(a, v, members, u, block_starts, outcome, partial, first_block
 
 
 @njit(cache=True, parallel=True, _nrt=NO_REFERENCE_COUNTS)
-def _decide_drawn(a, v, start, stop, block_agents, words, outcome, partial):
+def _decide_drawn(a, v, start, stop, block_agents, words, outcome, partial, exposure_decay):
+    decays = exposure_decay != 1.0
     first_block, n_blocks = blocks_overlapping(start, stop, block_agents)
     for b in prange(n_blocks):
         block, low, high = block_part(first_block, b, start, stop, block_agents)
         draw_hi, draw_lo = pcg64dxsm.jump(words[0], words[1], words[2], words[3], low)
         row = partial[block]
         claims, claims_family, benefits = row[0], row[1], row[2]
+        # Written through a local name: Numba 0.68's parallel loops drop stores made
+        # through a tuple's attribute (`a.exposure[i] = ...`).
+        exposure = a.exposure
         for i in range(low, high):
-            u, draw_hi, draw_lo = pcg64dxsm.next_double(draw_hi, draw_lo, words[2], words[3])
+            if decays:
+                exposure[i] *= exposure_decay
             s = a.state[i]
-            if s != _WAITING and s != _COVERED:
+            if s != _WAITING and s != _COVERED:  # its draw is the joining pass's: only step past it
+                draw_hi, draw_lo = pcg64dxsm.skip(draw_hi, draw_lo, words[2], words[3])
                 outcome[i - start] = _NONE
                 continue
+            u, draw_hi, draw_lo = pcg64dxsm.next_double(draw_hi, draw_lo, words[2], words[3])
             outcome[i - start], p_ill = member_fate(a, v, i, u)
             if s == _COVERED:
                 claims += p_ill
@@ -257,10 +264,18 @@ def _decide_drawn(a, v, start, stop, block_agents, words, outcome, partial):
 
 
 def decide_drawn(
-    a: MemberArrays, v: PeriodValues, start: int, stop: int, words: np.ndarray, partial: np.ndarray, block_agents: int
+    a: MemberArrays,
+    v: PeriodValues,
+    start: int,
+    stop: int,
+    words: np.ndarray,
+    partial: np.ndarray,
+    block_agents: int,
+    exposure_decay: float = 1.0,
 ) -> np.ndarray:
     """The fate of every member among agents start..stop-1, each drawing its uniform from
-    the stream whose position-0 words are `words` (item i: agent i; model/pcg64dxsm.py).
+    the stream whose position-0 words are `words` (item i: agent i; model/pcg64dxsm.py),
+    after every agent's exposure has decayed by `exposure_decay`.
 
     Args:
         a: The population's arrays.
@@ -270,6 +285,7 @@ def decide_drawn(
         partial: Expected-claim sums per block of agents (`EXPECTED` columns), carried on
             in place: row b holds agents [b x block_agents, (b + 1) x block_agents).
         block_agents: Agents per block.
+        exposure_decay: `leaving.exposure_decay` this period (1: none; applied in float32).
 
     Returns:
         Per agent of the chunk, its ExitReason code (CLAIM, ILL_IN_WAITING, an exit
@@ -277,7 +293,9 @@ def decide_drawn(
     """
     outcome = np.empty(stop - start, dtype=np.int8)
     if stop > start:
-        _decide_drawn(a, v, int(start), int(stop), int(block_agents), words, outcome, partial)
+        _decide_drawn(
+            a, v, int(start), int(stop), int(block_agents), words, outcome, partial, np.float32(exposure_decay)
+        )
     return outcome
 
 
@@ -366,6 +384,11 @@ def _decide_to_join_drawn(
         _, low, high = block_part(first_block, b, start, stop, block_agents)
         draw_hi, draw_lo = pcg64dxsm.jump(words[0], words[1], words[2], words[3], low)
         for i in range(low, high):
+            s = a.state[i]
+            if s == _WAITING or s == _COVERED:  # a member does not join: its draw was the member pass's
+                draw_hi, draw_lo = pcg64dxsm.skip(draw_hi, draw_lo, words[2], words[3])
+                decision[i - start] = STAYS_OUT
+                continue
             u, draw_hi, draw_lo = pcg64dxsm.next_double(draw_hi, draw_lo, words[2], words[3])
             if u >= stays_out_from:
                 decision[i - start] = STAYS_OUT

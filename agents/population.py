@@ -26,6 +26,7 @@ from huzhu.agents import (
     illness,
     insurance_pass,
     joining,
+    leaving,
     member_pass,
     sharing,
     valuation,
@@ -410,14 +411,15 @@ class Population:
             "expected_claims_family": the part of "expected_claims" from members a relative
             enrolled (agents)}.
         """
-        if self.params["contagion_model"] == "hazard":
-            self.exposure *= np.float32(np.exp(-1.0 / self.params["contagion_decay_periods"]))
+        # The members' pass first decays every agent's exposure (hazard contagion only).
+        no_decay = self.params["contagion_model"] != "hazard"
+        decay = np.float32(1.0) if no_decay else leaving.exposure_decay(self.params["contagion_decay_periods"])
         arrays, values = self.member_arrays(period), self.period_values(period, signal, cap_cny)
         partial = partial_sums(self.n_agents, len(member_pass.EXPECTED))
         words = self.streams.words(Stream.MEMBERSHIP, period)
         claimants, ill_in_waiting, leavers, reasons = [], [], [], []
         for start, stop in self.chunks():
-            outcome = member_pass.decide_drawn(arrays, values, start, stop, words, partial, BLOCK_AGENTS)
+            outcome = member_pass.decide_drawn(arrays, values, start, stop, words, partial, BLOCK_AGENTS, decay)
             # One scan of the chunk; then only the few members whose period changed are sorted.
             changed = start + np.flatnonzero(outcome != ExitReason.NONE)
             codes = outcome[changed - start]

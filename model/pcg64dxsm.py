@@ -56,6 +56,13 @@ def _add(a_hi, a_lo, b_hi, b_lo):
 
 
 @njit(cache=True, inline="always")
+def skip(state_hi, state_lo, inc_hi, inc_lo):
+    """The state after one draw, without making the draw (for an agent that needs none)."""
+    step_hi, step_lo = _multiply(state_hi, state_lo, _ZERO, _CHEAP_MULTIPLIER)
+    return _add(step_hi, step_lo, inc_hi, inc_lo)
+
+
+@njit(cache=True, inline="always")
 def next_double(state_hi, state_lo, inc_hi, inc_lo):
     """The generator's next double on [0, 1) and its state after the step.
 
@@ -68,8 +75,7 @@ def next_double(state_hi, state_lo, inc_hi, inc_lo):
     hi *= _CHEAP_MULTIPLIER
     hi ^= hi >> _S48
     hi *= lo
-    step_hi, step_lo = _multiply(state_hi, state_lo, _ZERO, _CHEAP_MULTIPLIER)
-    state_hi, state_lo = _add(step_hi, step_lo, inc_hi, inc_lo)
+    state_hi, state_lo = skip(state_hi, state_lo, inc_hi, inc_lo)
     return np.float64(hi >> _S11) * _TWO_TO_MINUS_53, state_hi, state_lo
 
 

@@ -231,6 +231,18 @@ def test_only_exits_for_the_price_or_after_others_left_raise_neighbours_exposure
     assert len(neighbours_of_b) and (pop.exposure[neighbours_of_b] >= 1).all()
 
 
+@pytest.mark.parametrize("engine", ["vectorised", "agents"])
+def test_every_agents_exposure_decays_by_one_period_before_members_decide(engine):
+    # 300 agents, period 0: no one has left yet, so only the decay moves the exposure.
+    model = MutualAidModel(n_agents=300, rng=2, engine=engine)
+    pop = model.population
+    pop.exposure[:] = 1.0
+    model.step()
+    decayed = leaving.exposure_decay(model.params["contagion_decay_periods"])
+    assert decayed == np.float32(math.exp(-1 / model.params["contagion_decay_periods"]))
+    assert (pop.exposure == decayed).all()
+
+
 # ----------------------------------------------------------------------------- claims over seeds
 def _mean_member_age_2020(seed: int, gradient: float) -> float:
     model = MutualAidModel(n_agents=50_000, rng=seed, join_age_gradient=gradient)
