@@ -33,38 +33,60 @@ _WAITING, _COVERED = int(State.WAITING), int(State.COVERED)
 _CLAIMED, _AGED_OUT = int(State.CLAIMED), int(State.AGED_OUT)
 
 
+#: 0/1 factors on an agent's risk and sharing weight, indexed by its census flags
+#: (bit 0: eligible, bit 1: member).
+_ELIGIBLE_FACTOR = np.array([0.0, 1.0, 0.0, 1.0])
+_MEMBER_FACTOR = np.array([0.0, 0.0, 1.0, 1.0])
+
+
 @njit(cache=True, inline="always")
 def count(
-    totals, state, age_periods, frailty, credit_pass, considering, incidence_by_age, weight_by_age, min_age_periods,
+    totals, low, high, state, age_periods, frailty, credit_pass, considering, incidence_by_age, weight_by_age,
+    min_age_periods,
 ):  # fmt: skip
-    """`totals` (a tuple in `TOTALS` order) with one agent added, from its values.
+    """`totals` (a tuple in `TOTALS` order) with agents low..high-1 added.
 
-    The period's last compiled pass (agents/insurance_pass.py) counts each agent as it
-    leaves it; `census` counts everyone in a pass of its own. Counts are exact in float64
-    (below 2^53), and each block adds its agents in index order.
+    The period's last compiled pass (agents/insurance_pass.py) counts each block of
+    agents once it is through with it; `census` counts everyone in a pass of its own.
+
+    Two loops over the agents, without branches (membership and life are mixed at random
+    over agents, so branches on them would be mispredicted often): the first counts in
+    integers (exact, and vectorised) and notes each agent's flags; the second adds the
+    float sums in agent order, each term multiplied by a 0/1 factor (adding 0.0 leaves a
+    sum's bits alone), so the sums are those of adding the agents one by one.
     """
-    # Without branches: membership and life are mixed at random over agents, so branches
-    # on them would be mispredicted often. Counts are kept in integers (exact, and an
-    # integer add is quicker than a float one); adding 0.0 leaves a sum's bits alone.
-    waiting = state == _WAITING
-    covered = state == _COVERED
-    member = waiting | covered
-    alive = (state != _CLAIMED) & (state != _AGED_OUT) & (age_periods >= min_age_periods)
-    nonmember = alive & ~member
-    eligible = alive & credit_pass
-    risk = incidence_by_age[age_periods] * np.float64(frailty)
+    waiting_n, covered_n, eligible_n = totals[0], totals[1], totals[2]
+    age_members, considering_members, nonmembers_n, considering_nonmembers = totals[5], totals[7], totals[8], totals[9]
+    flags = np.empty(high - low, np.uint8)
+    for i in range(low, high):
+        s = state[i]
+        age = age_periods[i]
+        waiting = s == _WAITING
+        covered = s == _COVERED
+        member = waiting | covered
+        alive = (s != _CLAIMED) & (s != _AGED_OUT) & (age >= min_age_periods)
+        nonmember = alive & ~member
+        eligible = alive & credit_pass[i]
+        waiting_n += waiting
+        covered_n += covered
+        eligible_n += eligible
+        age_members += age * member
+        considering_members += member & considering[i]
+        nonmembers_n += nonmember
+        considering_nonmembers += nonmember & considering[i]
+        flags[i - low] = np.uint8(eligible) | (np.uint8(member) << np.uint8(1))
+    risk_eligible, risk_members, weight_members = totals[3], totals[4], totals[6]
+    for i in range(low, high):
+        flag = flags[i - low]
+        age = age_periods[i]
+        risk = incidence_by_age[age] * np.float64(frailty[i])
+        risk_eligible += risk * _ELIGIBLE_FACTOR[flag]
+        risk_members += risk * _MEMBER_FACTOR[flag]
+        weight_members += weight_by_age[age] * _MEMBER_FACTOR[flag]
     return (
-        totals[0] + waiting,
-        totals[1] + covered,
-        totals[2] + eligible,
-        totals[3] + (risk if eligible else 0.0),
-        totals[4] + (risk if member else 0.0),
-        totals[5] + (age_periods if member else 0),
-        totals[6] + (weight_by_age[age_periods] if member else 0.0),
-        totals[7] + (member & considering),
-        totals[8] + nonmember,
-        totals[9] + (nonmember & considering),
-    )
+        waiting_n, covered_n, eligible_n, risk_eligible, risk_members, age_members, weight_members,
+        considering_members, nonmembers_n, considering_nonmembers,
+    )  # fmt: skip
 
 
 #: Nothing counted yet: the start of each block's totals (integer counts, float sums).
@@ -96,12 +118,10 @@ def _block_totals(
     n_blocks = (n + block_agents - 1) // block_agents
     partial = np.zeros((n_blocks, len(TOTALS)))
     for block in prange(n_blocks):
-        totals = NOTHING
-        for i in range(block * block_agents, min(n, (block + 1) * block_agents)):
-            totals = count(
-                totals, state[i], age_periods[i], frailty[i], credit_pass[i], considering[i], incidence_by_age,
-                weight_by_age, min_age_periods,
-            )  # fmt: skip
+        totals = count(
+            NOTHING, block * block_agents, min(n, (block + 1) * block_agents), state, age_periods, frailty,
+            credit_pass, considering, incidence_by_age, weight_by_age, min_age_periods,
+        )  # fmt: skip
         store(partial[block], totals)
     return partial
 

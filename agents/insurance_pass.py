@@ -88,11 +88,10 @@ def _age_then_consider_and_buy(
             )  # fmt: skip
         # The block's agents are final for the period (unless the plan closes now) and
         # still in cache: count them.
-        for i in range(low, high):
-            totals = census.count(
-                totals, state[i], age_periods[i], frailty[i], credit_pass[i], considering[i], incidence_by_age,
-                weight_by_age, min_age_periods,
-            )  # fmt: skip
+        totals = census.count(
+            totals, low, high, state, age_periods, frailty, credit_pass, considering, incidence_by_age,
+            weight_by_age, min_age_periods,
+        )  # fmt: skip
         census.store(row, totals)
 
 
