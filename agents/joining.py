@@ -82,16 +82,23 @@ def relative_age_window(joiner_age, parent, generation_gap: float, generation_sp
     return centre - generation_spread, centre + generation_spread
 
 
-def pick_in_age_window(candidate_ages, low, high, u) -> np.ndarray:
-    """Position of the relative among candidates sorted by age: uniform among those whose
-    age lies in [low, high] (u uniform on [0, 1)), -1 where none does.
+def pick_in_age_window(candidates_younger_than, low, high, u) -> np.ndarray:
+    """Position of the relative among the candidates in age order: uniform among those
+    whose age lies in [low, high] (u uniform on [0, 1)), -1 where none does.
+
+    The candidates are given by their ages' counts, not listed: position p is the
+    (p - younger_than[a])-th candidate of age a, the a with younger_than[a] <= p <
+    younger_than[a + 1].
 
     Args:
-        candidate_ages: Ages of the agents who may be enrolled, ascending.
-        low, high: Each joiner's window (`relative_age_window`).
+        candidates_younger_than: At each whole age a, how many candidates are younger
+            than a (int; length oldest age + 2, so the last entry counts them all).
+        low, high: Each joiner's window (`relative_age_window`; ages in the same unit).
         u: One uniform per joiner.
     """
-    first = np.searchsorted(candidate_ages, low, side="left")
-    count = np.searchsorted(candidate_ages, high, side="right") - first
+    top = len(candidates_younger_than) - 1
+    # Ages are whole: those below `low` are below ceil(low); those up to `high`, below floor(high) + 1.
+    first = candidates_younger_than[np.clip(np.ceil(low), 0, top).astype(np.int64)]
+    count = candidates_younger_than[np.clip(np.floor(high) + 1, 0, top).astype(np.int64)] - first
     position = first + np.minimum((np.asarray(u) * count).astype(np.int64), np.maximum(count - 1, 0))
     return np.where(count > 0, position, -1)

@@ -605,15 +605,25 @@ class Population:
         within = np.where(parent, u / max(q, 1e-300), (u - q) / max(1.0 - q, 1e-300))
         if self._age_order is None:
             self._age_order = np.argsort(self.age_periods, kind="stable").astype(np.int32)  # everyone ages alike
-        # Who may join, in index order (a sequential pass), then read in age order.
-        candidates = _select_in_order(self._age_order, self.may_join(slice(None), period))
+        # The candidates are counted by age in one sequential pass; only the picked ones
+        # are then looked up, in age order, among the agents of their age.
+        may = self.may_join(slice(None), period)
+        candidates_by_age, agents_by_age = _count_by_age(self.age_periods, may, self.max_age_periods + 1)
+        candidates_younger_than = np.concatenate([[0], np.cumsum(candidates_by_age)])
         low, high = joining.relative_age_window(
             self.age_periods[joiners], parent,
             p["generation_gap_years"] * PERIODS_PER_YEAR, p["generation_spread_years"] * PERIODS_PER_YEAR,
         )  # fmt: skip
-        position = joining.pick_in_age_window(self.age_periods[candidates], low, high, within)
-        found = position >= 0
-        relatives[found] = candidates[position[found]]
+        position = joining.pick_in_age_window(candidates_younger_than, low, high, within)
+        found = np.flatnonzero(position >= 0)
+        age = np.searchsorted(candidates_younger_than, position[found], side="right") - 1
+        rank = position[found] - candidates_younger_than[age]
+        in_order = np.lexsort((rank, age))
+        picked = np.empty(found.size, dtype=np.int64)
+        picked[in_order] = _nth_of_age(
+            self._age_order, may, np.concatenate([[0], np.cumsum(agents_by_age)]), age[in_order], rank[in_order]
+        )
+        relatives[found] = picked
         return relatives
 
     def grow_older(self, idx: np.ndarray) -> np.ndarray:
@@ -684,15 +694,36 @@ class Population:
 
 
 @njit(cache=True)
-def _select_in_order(order: np.ndarray, selected: np.ndarray) -> np.ndarray:
-    """The entries of `order` whose agent is `selected`, in `order`'s order (order[selected[order]])."""
-    out = np.empty(order.size, dtype=order.dtype)
-    count = 0
-    for k in range(order.size):
-        if selected[order[k]]:
-            out[count] = order[k]
-            count += 1
-    return out[:count]
+def _count_by_age(age_periods: np.ndarray, selected: np.ndarray, ages: int) -> tuple[np.ndarray, np.ndarray]:
+    """(selected agents, all agents) at each age 0..ages-1 (half months; int64)."""
+    selected_by_age = np.zeros(ages, dtype=np.int64)
+    all_by_age = np.zeros(ages, dtype=np.int64)
+    for i in range(age_periods.size):
+        selected_by_age[age_periods[i]] += selected[i]
+        all_by_age[age_periods[i]] += 1
+    return selected_by_age, all_by_age
+
+
+@njit(cache=True)
+def _nth_of_age(
+    order: np.ndarray, selected: np.ndarray, all_younger_than: np.ndarray, ages: np.ndarray, ranks: np.ndarray
+) -> np.ndarray:
+    """For each (age, rank), sorted, the rank-th selected agent of that age in `order` (the
+    agents sorted by age: those of age a sit at all_younger_than[a]..all_younger_than[a+1]-1).
+    Each age's agents are walked once, however many picks fall there."""
+    out = np.empty(ages.size, dtype=np.int64)
+    k = 0
+    while k < ages.size:
+        age = ages[k]
+        slot = all_younger_than[age]
+        seen = -1
+        while k < ages.size and ages[k] == age:
+            while seen < ranks[k]:
+                seen += selected[order[slot]]
+                slot += 1
+            out[k] = order[slot - 1]
+            k += 1
+    return out
 
 
 def _check_chunk_size(chunk_size) -> None:

@@ -154,6 +154,37 @@ def test_a_generation_choice_enrols_a_parent_below_the_parent_share_and_a_child_
     assert np.all(np.abs(difference[~parent] + gap) <= spread + 1e-9)
 
 
+def test_the_generation_choice_picks_the_relative_its_rule_picks_from_the_list_of_candidates():
+    # The rule read literally: list everyone who may join in age order (ties by index) and
+    # take the drawn position in each joiner's window. The population counts candidates by
+    # age and looks up only the picked ones; it must pick the same agents, also after the
+    # ages have moved on and members have come and gone.
+    model = MutualAidModel(n_agents=20_000, rng=6, relative_choice="generation", family_parent_share=0.4)
+    for _ in range(12):
+        model.step()
+    pop, p, period = model.population, model.params, model.period
+    rng = np.random.default_rng(0)
+    adults = np.flatnonzero(pop.age_periods >= pop.adult_age_periods)
+    joiners = np.sort(rng.choice(adults, 3_000))  # repeats included: two joiners may pick alike
+    u = rng.random(joiners.size)
+    order = np.argsort(pop.age_periods, kind="stable")
+    candidates = order[pop.may_join(slice(None), period)[order]]
+    ages = pop.age_periods[candidates].astype(np.int64)
+    q = p["family_parent_share"]
+    parent = u < q
+    within = np.where(parent, u / q, (u - q) / (1 - q))
+    low, high = joining.relative_age_window(
+        pop.age_periods[joiners], parent,
+        p["generation_gap_years"] * PERIODS_PER_YEAR, p["generation_spread_years"] * PERIODS_PER_YEAR,
+    )  # fmt: skip
+    first = np.searchsorted(ages, low, side="left")
+    count = np.searchsorted(ages, high, side="right") - first
+    position = first + np.minimum((within * count).astype(np.int64), np.maximum(count - 1, 0))
+    expected = np.where(count > 0, candidates[np.minimum(position, len(candidates) - 1)], -1)
+    np.testing.assert_array_equal(pop.relatives_of(joiners, u, period), expected)
+    assert (expected >= 0).mean() > 0.5  # most windows hold candidates: the lookup is exercised
+
+
 def test_no_relative_is_enrolled_where_the_generation_holds_nobody_who_may_join():
     # Joiners of 18 have no children a generation younger: every child draw finds none.
     model = MutualAidModel(n_agents=20_000, rng=4, relative_choice="generation", family_parent_share=0.0)

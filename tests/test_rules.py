@@ -307,16 +307,38 @@ def test_a_relatives_age_window_is_a_generation_above_or_below_plus_minus_the_sp
     assert high[0] == pytest.approx(centre + spread, abs=1e-12)
 
 
+def younger_than(ages: np.ndarray) -> np.ndarray:
+    """At each whole age 0..oldest+1, how many of `ages` are younger."""
+    return np.concatenate([[0], np.cumsum(np.bincount(ages))])
+
+
+@PROPERTY
+@given(
+    ages=st.lists(st.integers(0, 40), min_size=1, max_size=60),
+    low=st.floats(-10.0, 50.0),
+    width=st.floats(0.0, 30.0),
+    u=st.floats(0.0, 1.0, exclude_max=True),
+)
+def test_picking_from_the_age_counts_is_picking_from_the_sorted_ages(ages, low, width, u):
+    # The definition: searching the candidates' ages, ascending, for the window's ends.
+    ages = np.sort(np.array(ages))
+    first = np.searchsorted(ages, low, side="left")
+    count = np.searchsorted(ages, low + width, side="right") - first
+    expected = first + min(int(u * count), count - 1) if count > 0 else -1
+    got = joining.pick_in_age_window(younger_than(ages), np.array([low]), np.array([low + width]), np.array([u]))
+    assert got[0] == expected
+
+
 def test_a_relative_is_drawn_uniformly_among_the_candidates_inside_the_window():
     ages = np.array([1, 2, 2, 3, 5, 5, 5, 8])  # ascending; ages 2 to 5 sit at positions 1 to 6
     u = (np.arange(6_000) + 0.5) / 6_000
-    position = joining.pick_in_age_window(ages, np.full(u.size, 2.0), np.full(u.size, 5.0), u)
+    position = joining.pick_in_age_window(younger_than(ages), np.full(u.size, 2.0), np.full(u.size, 5.0), u)
     np.testing.assert_array_equal(np.bincount(position, minlength=8), [0, 1000, 1000, 1000, 1000, 1000, 1000, 0])
     assert np.all(np.diff(position) >= 0)  # a larger draw never picks a younger candidate
 
 
 def test_no_relative_is_drawn_from_an_empty_window_and_the_last_draw_stays_inside():
-    ages = np.array([10, 20, 30])
+    ages = younger_than(np.array([10, 20, 30]))
     assert joining.pick_in_age_window(ages, np.array([11.0]), np.array([19.0]), np.array([0.5]))[0] == -1
     assert joining.pick_in_age_window(ages, np.array([-9.0]), np.array([9.0]), np.array([0.5]))[0] == -1
     last = joining.pick_in_age_window(ages, np.array([10.0]), np.array([30.0]), np.array([np.nextafter(1.0, 0.0)]))
