@@ -23,10 +23,13 @@ def consider_probability(is_member, consider_rate_members, consider_rate_nonmemb
 
 
 @rule(4)
-def buy_probability(income_cny, income_median_cny, buy_rate, buy_income_elasticity):
-    """Probability that an agent considering insurance buys it this period (0-1).
+def buy_hazard(income_cny, income_median_cny, buy_rate, buy_income_elasticity):
+    """Hazard that an agent considering insurance buys it this period (per period): it
+    scales with income relative to the median, buy_rate x (income / median)^elasticity.
 
-    The hazard scales with income relative to the median: (income / median)^elasticity.
+    It is also an upper bound of `buy_probability` (1 - exp(-h) <= h): an agent whose
+    uniform is at or above it does not buy, and the compiled pass decides so without the
+    exponential.
 
     Args:
         income_cny: The agent's income (CNY per year).
@@ -37,4 +40,18 @@ def buy_probability(income_cny, income_median_cny, buy_rate, buy_income_elastici
     relative_income = income_cny / income_median_cny
     # x^1 is x exactly; written out because a power costs more than the rest of the funnel.
     scale = relative_income if buy_income_elasticity == 1.0 else relative_income**buy_income_elasticity
-    return -math.expm1(-buy_rate * scale)
+    return buy_rate * scale
+
+
+@rule(4)
+def buy_probability(income_cny, income_median_cny, buy_rate, buy_income_elasticity):
+    """Probability that an agent considering insurance buys it this period (0-1):
+    1 - exp(-`buy_hazard`).
+
+    Args:
+        income_cny: The agent's income (CNY per year).
+        income_median_cny: The population's median income (CNY per year).
+        buy_rate: Hazard at the median income (per period).
+        buy_income_elasticity: Elasticity of the hazard in income (1).
+    """
+    return -math.expm1(-buy_hazard(income_cny, income_median_cny, buy_rate, buy_income_elasticity))

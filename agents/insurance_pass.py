@@ -47,8 +47,10 @@ def _consider_and_buy(
         u_buy = u / p_consider
     if insured[i]:
         return NO_PURCHASE
-    p_buy = cross_sell.buy_probability(np.float64(income_cny[i]), income_median_cny, buy_rate, buy_income_elasticity)
-    if u_buy < p_buy:
+    income = np.float64(income_cny[i])
+    if u_buy >= cross_sell.buy_hazard(income, income_median_cny, buy_rate, buy_income_elasticity):
+        return NO_PURCHASE  # at or above a bound of p_buy: the same decision, without the exponential
+    if u_buy < cross_sell.buy_probability(income, income_median_cny, buy_rate, buy_income_elasticity):
         insured[i] = True
         return BOUGHT_AS_MEMBER if member else BOUGHT_AS_NONMEMBER
     return NO_PURCHASE

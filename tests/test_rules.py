@@ -669,6 +669,20 @@ def test_buy_probability_is_the_odd_formula_and_a_probability(incomes, rate, ela
     np.testing.assert_allclose(p, expected, rtol=1e-9, atol=1e-15)
 
 
+@PROPERTY
+@given(
+    income=st.floats(min_value=0.0, max_value=1e7),
+    rate=st.one_of(hazard, st.floats(min_value=0.0, max_value=1e-300)),
+    elasticity=st.floats(min_value=0.0, max_value=5.0),
+)
+def test_the_buy_hazard_is_at_or_above_the_buy_probability(income, rate, elasticity):
+    # The insurance pass decides "does not buy" for a uniform at or above the hazard
+    # without the exponential; that is exact only if the probability never exceeds it.
+    assert cross_sell.buy_hazard(income, 65_700.0, rate, elasticity) >= cross_sell.buy_probability(
+        income, 65_700.0, rate, elasticity
+    )
+
+
 @pytest.mark.parametrize("elasticity", [0.5, 1.0, 3.0])
 def test_buy_probability_rises_with_income_when_elasticity_is_positive(elasticity):
     p = cross_sell.buy_probability(np.geomspace(5_000.0, 500_000.0, 50), 65_700.0, 0.01, elasticity)
