@@ -23,7 +23,7 @@ import os
 
 #: Agents per block of a reduction and of a compiled pass's draws: long enough that
 #: starting a block (jumping its generator, about a microsecond) costs little against its
-#: work, short enough that a chunk of 262,144 agents makes 32 blocks to share among threads.
+#: work, short enough that a chunk of 2^20 agents makes 128 blocks to share among threads.
 BLOCK_AGENTS = 1 << 13
 
 THREADS_ENVIRONMENT = "HUZHU_THREADS"
