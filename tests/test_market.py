@@ -1,0 +1,160 @@
+"""The market file: its platforms and plans load, agree with the model's parameters where
+they describe the same plan, hide what was not known on a day, and reject bad input with
+an error naming the platform, plan and field."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from huzhu.model.calendar import PERIODS_PER_YEAR
+from huzhu.model.market import RECORD_END, MarketError, load_market
+from huzhu.model.parameters import resolve_parameters
+
+MINIMAL = """
+[platforms.p]
+name = "a platform"
+launch = 2018-01-01
+launch_source = "s"
+closure = 2021-01-01
+closure_source = "s"
+closure_offer = "refund"
+closure_offer_source = "s"
+
+[platforms.p.plans.a]
+name = "plan a"
+launch = 2018-01-01
+launch_source = "s"
+entry_ages_years = [0.0, 60.0]
+entry_ages_years_source = "s"
+benefit_cny = [[0.0, 300000.0], [40.0, 100000.0]]
+benefit_cny_source = "s"
+waiting_days = 90
+waiting_days_source = "s"
+fee_rate = 0.08
+fee_rate_source = "s"
+periods_per_month = 2
+periods_per_month_source = "s"
+
+[platforms.p.plans.b]
+name = "plan b"
+launch = 2019-01-01
+launch_source = "s"
+entry_ages_years = [60.0, 71.0]
+entry_ages_years_source = "s"
+transfer_from = "a"
+transfer_from_source = "s"
+benefit_cny = [[60.0, 100000.0]]
+benefit_cny_source = "s"
+waiting_days = 90
+waiting_days_source = "s"
+fee_rate = 0.08
+fee_rate_source = "s"
+periods_per_month = 2
+periods_per_month_source = "s"
+"""
+
+
+def _load(tmp_path, text: str, **kwargs):
+    path = tmp_path / "market.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_market(path, **kwargs)
+
+
+def test_the_shipped_market_loads_with_a_source_for_every_value():
+    market = load_market()
+    assert {"xianghubao", "waterdrop", "qingsong", "meituan"} <= set(market)
+    assert set(market["xianghubao"].plans) >= {"critical_illness", "elderly_cancer", "chronic_cancer"}
+    for platform in market.values():
+        assert set(platform.sources) >= {"launch"} and all(s.strip() for s in platform.sources.values())
+        for plan in platform.plans.values():
+            assert set(plan.sources) >= {"launch", "entry_ages_years", "benefit_cny", "waiting_days", "fee_rate"}
+
+
+def test_xianghubaos_critical_illness_plan_in_the_market_is_the_plan_the_model_runs():
+    # The same facts written twice, in the parameter list and in the market file: they must agree.
+    p = resolve_parameters({})
+    platform = load_market()["xianghubao"]
+    plan = platform.plans["critical_illness"]
+    assert platform.launch == p["launch_date"] == plan.launch
+    assert platform.closure == p["closure_date"]
+    assert plan.entry_ages_years[0] == pytest.approx(p["min_age_years"], abs=1e-4)
+    assert plan.entry_ages_years[1] == p["max_age_years"]
+    assert plan.benefit_at(p["benefit_age_split_years"] - 1e-9) == p["benefit_young_cny"]
+    assert plan.benefit_at(p["benefit_age_split_years"]) == p["benefit_old_cny"]
+    assert plan.waiting_periods == p["waiting_periods"]
+    assert plan.fee_rate == p["fee_rate"]
+    assert plan.periods_per_month * 12 == PERIODS_PER_YEAR
+
+
+def test_the_elderly_plan_takes_over_the_critical_illness_plans_members_where_that_plan_ends():
+    plans = load_market()["xianghubao"].plans
+    assert plans["elderly_cancer"].transfer_from == "critical_illness"
+    assert plans["elderly_cancer"].entry_ages_years[0] == plans["critical_illness"].entry_ages_years[1]
+
+
+def test_a_market_known_at_the_records_end_holds_no_later_closure_or_launch():
+    full, known = load_market(), load_market(known_on=RECORD_END)
+    assert all(platform.closure is None or platform.closure <= RECORD_END for platform in known.values())
+    assert all(platform.closure_offer is None for platform in known.values() if platform.closure is None)
+    assert any(platform.closure is not None and platform.closure > RECORD_END for platform in full.values())
+    earlier = load_market(known_on=dt.date(2020, 6, 30))["xianghubao"].plans
+    assert "chronic_cancer" in earlier and "transport_accident" not in earlier  # May and Sep 2020
+    assert "meituan" not in load_market(known_on=dt.date(2019, 5, 31))  # opened Jun 2019
+
+
+def test_a_benefit_is_the_last_step_at_or_below_the_age(tmp_path):
+    plan = _load(tmp_path, MINIMAL)["p"].plans["a"]
+    assert [plan.benefit_at(age) for age in (0.0, 39.99, 40.0, 59.0)] == [300_000.0, 300_000.0, 100_000.0, 100_000.0]
+    assert _load(tmp_path, MINIMAL)["p"].plans["b"].benefit_at(59.0) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "names"),
+    [
+        ('fee_rate_source = "s"\nperiods_per_month = 2\nperiods_per_month_source = "s"\n\n[platforms.p.plans.b]',
+         'periods_per_month = 2\nperiods_per_month_source = "s"\n\n[platforms.p.plans.b]', ["plan 'a'", "fee_rate", "source"]),
+        ('waiting_days = 90\nwaiting_days_source = "s"\nfee_rate = 0.08\nfee_rate_source = "s"\nperiods_per_month = 2\n'
+         'periods_per_month_source = "s"\n\n[platforms.p.plans.b]',
+         'waiting_days = 90\nwaiting_days_source = "s"\nfee_rate = 0.08\nfee_rate_source = "s"\nperiods_per_month = 2\n'
+         'periods_per_month_source = "s"\nbenefit = 1\n\n[platforms.p.plans.b]', ["plan 'a'", "unknown field", "benefit"]),
+        ("closure = 2021-01-01", "closure = 2017-01-01", ["platform 'p'", "closure", "not after the launch"]),
+        ('closure_offer = "refund"', 'closure_offer = "voucher"', ["closure_offer", "voucher", "policy"]),
+        ('transfer_from = "a"', 'transfer_from = "c"', ["plan 'b'", "transfer_from", "'c'"]),
+        ("entry_ages_years = [60.0, 71.0]", "entry_ages_years = [71.0, 60.0]", ["plan 'b'", "entry_ages_years"]),
+        ("[[60.0, 100000.0]]", "[[60.0, -1.0]]", ["plan 'b'", "benefit_cny"]),
+        ("[[0.0, 300000.0], [40.0, 100000.0]]", "[[40.0, 300000.0], [0.0, 100000.0]]", ["plan 'a'", "benefit_cny"]),
+        ("periods_per_month = 2\nperiods_per_month_source = \"s\"\n\n[platforms.p.plans.b]",
+         "periods_per_month = 3\nperiods_per_month_source = \"s\"\n\n[platforms.p.plans.b]",
+         ["plan 'a'", "periods_per_month", "3"]),
+        ("launch = 2019-01-01", "launch = 2017-01-01", ["plan 'b'", "launch", "before the platform's launch"]),
+        ("waiting_days = 90\nwaiting_days_source = \"s\"\nfee_rate = 0.08\nfee_rate_source = \"s\"\nperiods_per_month = 2\n"
+         "periods_per_month_source = \"s\"\n\n[platforms.p.plans.b]",
+         "waiting_days = \"90\"\nwaiting_days_source = \"s\"\nfee_rate = 0.08\nfee_rate_source = \"s\"\nperiods_per_month = 2\n"
+         "periods_per_month_source = \"s\"\n\n[platforms.p.plans.b]", ["plan 'a'", "waiting_days", "int"]),
+        ('closure_offer = "refund"\nclosure_offer_source = "s"\n', "", ["closure and closure_offer go together"]),
+        ("name = \"a platform\"", "name = \"a platform\"\n[other]", ["unknown top-level", "other"]),
+        ("[platforms.p]", "[platforms.p", ["not a readable TOML file"]),
+    ],
+)  # fmt: skip
+def test_a_malformed_market_file_is_an_error_naming_where_and_what_is_allowed(tmp_path, old, new, names):
+    assert old in MINIMAL
+    with pytest.raises(MarketError) as error:
+        _load(tmp_path, MINIMAL.replace(old, new, 1))
+    for name in names:
+        assert name in str(error.value)
+
+
+@settings(max_examples=60, deadline=None)
+@given(fee_rate=st.floats(min_value=-2.0, max_value=3.0, allow_nan=False))
+def test_a_fee_rate_is_accepted_exactly_when_it_is_a_share(tmp_path_factory, fee_rate):
+    text = MINIMAL.replace("fee_rate = 0.08", f"fee_rate = {fee_rate!r}", 1)
+    tmp_path = tmp_path_factory.mktemp("market")
+    if 0.0 <= fee_rate <= 1.0:
+        assert _load(tmp_path, text)["p"].plans["a"].fee_rate == fee_rate
+    else:
+        with pytest.raises(MarketError, match="plan 'a', field 'fee_rate'"):
+            _load(tmp_path, text)
