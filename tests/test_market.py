@@ -27,34 +27,34 @@ closure_offer_source = "s"
 [platforms.p.plans.a]
 name = "plan a"
 launch = 2018-01-01
-launch_source = "s"
+launch_source = "sa"
 entry_ages_years = [0.0, 60.0]
-entry_ages_years_source = "s"
+entry_ages_years_source = "sa"
 benefit_cny = [[0.0, 300000.0], [40.0, 100000.0]]
-benefit_cny_source = "s"
+benefit_cny_source = "sa"
 waiting_days = 90
-waiting_days_source = "s"
+waiting_days_source = "sa"
 fee_rate = 0.08
-fee_rate_source = "s"
+fee_rate_source = "sa"
 periods_per_month = 2
-periods_per_month_source = "s"
+periods_per_month_source = "sa"
 
 [platforms.p.plans.b]
 name = "plan b"
 launch = 2019-01-01
-launch_source = "s"
+launch_source = "sb"
 entry_ages_years = [60.0, 71.0]
-entry_ages_years_source = "s"
+entry_ages_years_source = "sb"
 transfer_from = "a"
-transfer_from_source = "s"
+transfer_from_source = "sb"
 benefit_cny = [[60.0, 100000.0]]
-benefit_cny_source = "s"
+benefit_cny_source = "sb"
 waiting_days = 90
-waiting_days_source = "s"
+waiting_days_source = "sb"
 fee_rate = 0.08
-fee_rate_source = "s"
+fee_rate_source = "sb"
 periods_per_month = 2
-periods_per_month_source = "s"
+periods_per_month_source = "sb"
 """
 
 
@@ -115,28 +115,21 @@ def test_a_benefit_is_the_last_step_at_or_below_the_age(tmp_path):
 @pytest.mark.parametrize(
     ("old", "new", "names"),
     [
-        ('fee_rate_source = "s"\nperiods_per_month = 2\nperiods_per_month_source = "s"\n\n[platforms.p.plans.b]',
-         'periods_per_month = 2\nperiods_per_month_source = "s"\n\n[platforms.p.plans.b]', ["plan 'a'", "fee_rate", "source"]),
-        ('waiting_days = 90\nwaiting_days_source = "s"\nfee_rate = 0.08\nfee_rate_source = "s"\nperiods_per_month = 2\n'
-         'periods_per_month_source = "s"\n\n[platforms.p.plans.b]',
-         'waiting_days = 90\nwaiting_days_source = "s"\nfee_rate = 0.08\nfee_rate_source = "s"\nperiods_per_month = 2\n'
-         'periods_per_month_source = "s"\nbenefit = 1\n\n[platforms.p.plans.b]', ["plan 'a'", "unknown field", "benefit"]),
+        ('fee_rate_source = "sa"\n', "", ["plan 'a'", "fee_rate", "source"]),
+        ('fee_rate_source = "sa"', 'fee_rate_source = "sa"\nbenefit = 1', ["plan 'a'", "unknown field", "benefit"]),
         ("closure = 2021-01-01", "closure = 2017-01-01", ["platform 'p'", "closure", "not after the launch"]),
         ('closure_offer = "refund"', 'closure_offer = "voucher"', ["closure_offer", "voucher", "policy"]),
         ('transfer_from = "a"', 'transfer_from = "c"', ["plan 'b'", "transfer_from", "'c'"]),
         ("entry_ages_years = [60.0, 71.0]", "entry_ages_years = [71.0, 60.0]", ["plan 'b'", "entry_ages_years"]),
         ("[[60.0, 100000.0]]", "[[60.0, -1.0]]", ["plan 'b'", "benefit_cny"]),
         ("[[0.0, 300000.0], [40.0, 100000.0]]", "[[40.0, 300000.0], [0.0, 100000.0]]", ["plan 'a'", "benefit_cny"]),
-        ("periods_per_month = 2\nperiods_per_month_source = \"s\"\n\n[platforms.p.plans.b]",
-         "periods_per_month = 3\nperiods_per_month_source = \"s\"\n\n[platforms.p.plans.b]",
-         ["plan 'a'", "periods_per_month", "3"]),
+        ('periods_per_month = 2\nperiods_per_month_source = "sa"',
+         'periods_per_month = 3\nperiods_per_month_source = "sa"', ["plan 'a'", "periods_per_month", "3"]),
         ("launch = 2019-01-01", "launch = 2017-01-01", ["plan 'b'", "launch", "before the platform's launch"]),
-        ("waiting_days = 90\nwaiting_days_source = \"s\"\nfee_rate = 0.08\nfee_rate_source = \"s\"\nperiods_per_month = 2\n"
-         "periods_per_month_source = \"s\"\n\n[platforms.p.plans.b]",
-         "waiting_days = \"90\"\nwaiting_days_source = \"s\"\nfee_rate = 0.08\nfee_rate_source = \"s\"\nperiods_per_month = 2\n"
-         "periods_per_month_source = \"s\"\n\n[platforms.p.plans.b]", ["plan 'a'", "waiting_days", "int"]),
+        ('waiting_days = 90\nwaiting_days_source = "sa"', 'waiting_days = "90"\nwaiting_days_source = "sa"',
+         ["plan 'a'", "waiting_days", "int"]),
         ('closure_offer = "refund"\nclosure_offer_source = "s"\n', "", ["closure and closure_offer go together"]),
-        ("name = \"a platform\"", "name = \"a platform\"\n[other]", ["unknown top-level", "other"]),
+        ('name = "a platform"', 'name = "a platform"\n[other]', ["unknown top-level", "other"]),
         ("[platforms.p]", "[platforms.p", ["not a readable TOML file"]),
     ],
 )  # fmt: skip
