@@ -24,6 +24,10 @@ OBSERVATION_FILES = (
     "xianghubao_member_surveys.csv",
     "xianghubao_derived.csv",
 )
+#: Observations of the market's other platforms, each plan named "platform.plan" as in
+#: data/market.toml (a plan named without a platform is Xianghubao's).
+MARKET_OBSERVATION_FILES = ("market_observations_2016_2020.csv",)
+RECORD_PLATFORM = "xianghubao"
 COLUMNS = ("date", "plan", "quantity", "value", "unit", "note", "source", "status")
 STATUSES = ("verified", "reported", "derived")
 MODELLED_PLAN = "critical_illness"  # the elderly-cancer and chronic-disease plans are not modelled
@@ -82,6 +86,26 @@ def load_observations(paths: list[Path] | None = None) -> pd.DataFrame:
             if row["value"] is not None:
                 rows.append(row)
     return pd.DataFrame(rows, columns=[*COLUMNS, "file", "line"])
+
+
+def load_market_observations(paths: list[Path] | None = None) -> pd.DataFrame:
+    """Every observation of the market's plans, Xianghubao's and the other platforms',
+    validated as `load_observations` does, with the plan's platform.
+
+    Args:
+        paths: Observation CSV files (default: `OBSERVATION_FILES` and
+            `MARKET_OBSERVATION_FILES`).
+
+    Returns:
+        `load_observations`' columns, `plan` now the plan's key within its platform, and
+        `platform` (keys of data/market.toml).
+    """
+    table = load_observations(paths or [data_path(name) for name in (*OBSERVATION_FILES, *MARKET_OBSERVATION_FILES)])
+    named = table["plan"].str.partition(".")
+    has_platform = named[1] == "."
+    table.insert(1, "platform", named[0].where(has_platform, RECORD_PLATFORM))
+    table["plan"] = named[2].where(has_platform, named[0])
+    return table
 
 
 def _read(path: Path) -> list[dict]:

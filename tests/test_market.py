@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from huzhu.calibration.observations import load_market_observations, load_observations
 from huzhu.model.calendar import PERIODS_PER_YEAR
 from huzhu.model.market import RECORD_END, MarketError, load_market
 from huzhu.model.parameters import resolve_parameters
@@ -151,3 +152,15 @@ def test_a_fee_rate_is_accepted_exactly_when_it_is_a_share(tmp_path_factory, fee
     else:
         with pytest.raises(MarketError, match="plan 'a', field 'fee_rate'"):
             _load(tmp_path, text)
+
+
+def test_every_market_observation_is_of_a_plan_in_the_market_file_and_inside_the_record():
+    observations = load_market_observations()
+    market = load_market()
+    plans = {(platform.key, plan) for platform in market.values() for plan in platform.plans}
+    named = set(zip(observations["platform"], observations["plan"], strict=True))
+    assert named <= plans, named - plans
+    assert {"waterdrop", "qingsong"} <= set(observations["platform"])
+    assert max(observations["date"]) <= RECORD_END  # 2021's facts are scenario inputs, not record
+    xianghubao_rows = observations[observations["platform"] == "xianghubao"]
+    assert len(xianghubao_rows) == len(load_observations())  # the record's own rows, all of them, renamed only
