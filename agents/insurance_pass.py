@@ -30,13 +30,19 @@ NO_PURCHASE, BOUGHT_AS_NONMEMBER, BOUGHT_AS_MEMBER = 0, 1, 2
 
 
 @njit(cache=True, inline="always")
+def _out_of_the_funnel(state, age_periods, considering, insured, min_age_periods):
+    """Whether an agent takes no step in the funnel: paid a benefit, past the maximum age,
+    under the minimum age, or insured already after considering."""
+    return state == _CLAIMED or state == _AGED_OUT or age_periods < min_age_periods or (considering and insured)
+
+
+@njit(cache=True, inline="always")
 def _consider_and_buy(
     i, u, member, state, age_periods, considering, insured, income_cny, min_age_periods, p_consider_member,
     p_consider_nonmember, income_median_cny, buy_rate, buy_income_elasticity,
 ):  # fmt: skip
     """Agent i's step through the funnel from its uniform `u` (in place); its purchase code."""
-    s = state[i]
-    if s == _CLAIMED or s == _AGED_OUT or age_periods[i] < min_age_periods or (considering[i] and insured[i]):
+    if _out_of_the_funnel(state[i], age_periods[i], considering[i], insured[i], min_age_periods):
         return NO_PURCHASE
     u_buy = u
     if not considering[i]:
@@ -72,7 +78,6 @@ def _age_then_consider_and_buy(
         row = census_partial[block]
         totals = census.carried(row)
         for i in range(low, high):
-            u, draw_hi, draw_lo = pcg64dxsm.next_double(draw_hi, draw_lo, words[2], words[3])
             k = i - start
             member_aged_out[k] = False
             if grow_older(age_periods, state, max_age_periods, i):
@@ -83,6 +88,11 @@ def _age_then_consider_and_buy(
                 elif s == _OUTSIDER or s == _EXITED:
                     state[i] = _AGED_OUT
             s = state[i]
+            if _out_of_the_funnel(s, age_periods[i], considering[i], insured[i], min_age_periods):
+                draw_hi, draw_lo = pcg64dxsm.skip(draw_hi, draw_lo, words[2], words[3])  # its number is not needed
+                bought[k] = NO_PURCHASE
+                continue
+            u, draw_hi, draw_lo = pcg64dxsm.next_double(draw_hi, draw_lo, words[2], words[3])
             bought[k] = _consider_and_buy(
                 i, u, s == _WAITING or s == _COVERED, state, age_periods, considering, insured, income_cny,
                 min_age_periods, p_consider_member, p_consider_nonmember, income_median_cny, buy_rate,

@@ -247,7 +247,7 @@ def _decide_drawn(a, v, start, stop, block_agents, words, outcome, partial, expo
         # through a tuple's attribute (`a.exposure[i] = ...`).
         exposure = a.exposure
         for i in range(low, high):
-            if decays:
+            if decays and exposure[i] != 0.0:  # most agents have seen no exit: nothing to decay or write
                 exposure[i] *= exposure_decay
             s = a.state[i]
             if s != _WAITING and s != _COVERED:  # its draw is the joining pass's: only step past it
