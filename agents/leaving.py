@@ -93,14 +93,15 @@ def share_jump(current_unit_share_cny: float, reference_unit_share_cny: float, n
     return max(0.0, float(np.log(max(current_unit_share_cny, floor) / max(reference_unit_share_cny, floor))))
 
 
-@rule(5)
-def review_chance(salience_rule, price_attention, salience_attention, jump, attentive):
+@rule(6)
+def review_chance(salience_rule, price_attention, salience_attention, jump, attentive, news):
     """Chance that a member weighs the price this period (0-1), the stay rule as a flag.
 
     Constant rule (`salience_rule` false): `price_attention` for every member. Salience
     rule: 0 for members who never review a charge deducted by default (inertia); for the
-    others a hazard that rises with the jump of the share over its reference,
-    1 - exp(-(price_attention + salience_attention x jump)).
+    others a hazard that rises with the jump of the share over its reference and with the
+    news of other platforms' closures, 1 - exp(-(price_attention + salience_attention x
+    jump + news)).
 
     Args:
         salience_rule: Whether the salience stay rule is in force (bool).
@@ -108,15 +109,18 @@ def review_chance(salience_rule, price_attention, salience_attention, jump, atte
         salience_attention: Added hazard per unit of `jump` (per period).
         jump: From `share_jump` (1).
         attentive: Whether the member ever reviews (bool).
+        news: Added hazard from closures elsewhere (`closure_news_hazard`; per period).
     """
     if not salience_rule:
         return price_attention
     if not attentive:
         return 0.0
-    return -math.expm1(-(price_attention + salience_attention * jump))
+    return -math.expm1(-(price_attention + salience_attention * jump + news))
 
 
-def review_probability(stay_rule: str, price_attention: float, salience_attention: float, jump: float, attentive):
+def review_probability(
+    stay_rule: str, price_attention: float, salience_attention: float, jump: float, attentive, news: float = 0.0
+):
     """`review_chance` under the stay rule named "constant" or "salience" (0-1).
 
     Raises:
@@ -124,7 +128,22 @@ def review_probability(stay_rule: str, price_attention: float, salience_attentio
     """
     if stay_rule not in STAY_RULES:
         raise ValueError(f"stay_rule={stay_rule!r} is not allowed: one of 'constant', 'salience'")
-    return review_chance(stay_rule == "salience", price_attention, salience_attention, jump, attentive)
+    return review_chance(stay_rule == "salience", price_attention, salience_attention, jump, attentive, news)
+
+
+def closure_news_hazard(period: int, closure_periods, attention: float, decay_periods: float) -> float:
+    """Attention hazard from the closures of other platforms (per period): each closure
+    adds `attention` in its period, fading by exp(-1 / decay) a period after.
+
+    Args:
+        period: This period.
+        closure_periods: The periods in which other platforms closed.
+        attention: Hazard a closure adds in its own period (per period).
+        decay_periods: e-folding time of the news (periods).
+    """
+    since = period - np.asarray(closure_periods, dtype=np.float64)
+    since = since[since >= 0]
+    return float(attention * np.exp(-since / decay_periods).sum()) if attention else 0.0
 
 
 @rule(3, returns="boolean")

@@ -52,6 +52,7 @@ class PeriodValues(NamedTuple):
         salience_rule: The salience stay rule is in force (else the constant one).
         loss_aversion: Extra weight on charges above the reference (1).
         price_attention, salience_attention: leaving.review_chance.
+        closure_news: leaving.closure_news_hazard this period (per period).
         base_exit_hazard: Churn for reasons outside the model (per period).
         contagion_strength: Hazard increase per exited neighbour (1; 0 unless hazard contagion).
         threshold_contagion: Threshold contagion is in force.
@@ -72,6 +73,7 @@ class PeriodValues(NamedTuple):
     loss_aversion: float
     price_attention: float
     salience_attention: float
+    closure_news: float
     base_exit_hazard: float
     contagion_strength: float
     threshold_contagion: bool
@@ -185,7 +187,7 @@ def join_probability(a, v, i, uniform=-1.0):
 def exit_reason(a, v, i, u_stay):
     """Why healthy member i leaves this period given its uniform `u_stay` (ExitReason code; NONE: stays)."""
     review = leaving.review_chance(
-        v.salience_rule, v.price_attention, v.salience_attention, v.jump, a.reviews_charges[i]
+        v.salience_rule, v.price_attention, v.salience_attention, v.jump, a.reviews_charges[i], v.closure_news
     )
     other = v.base_exit_hazard
     exposure = np.float64(a.exposure[i])

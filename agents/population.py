@@ -125,6 +125,7 @@ class Population:
         self.member_weight_total = 0.0  # sum of members' sharing weights, kept by `census`
         self.enrolled_by_family = np.zeros(n, dtype=bool)
         self._age_order = None  # agents sorted by age, built on the first generation choice
+        self.closure_news_periods = np.empty(0, dtype=np.int64)  # other platforms' closures, set by the model
         self._tables_period = None  # the period whose tables `_period_tables` holds
         self._tabulate_age_functions()
 
@@ -515,6 +516,9 @@ class Population:
             loss_aversion=p["loss_aversion"],
             price_attention=p["price_attention"],
             salience_attention=p["salience_attention"],
+            closure_news=leaving.closure_news_hazard(
+                period, self.closure_news_periods, p["closure_news_attention"], p["closure_news_decay_periods"]
+            ),
             base_exit_hazard=p["base_exit_hazard"],
             contagion_strength=p["contagion_strength"] if p["contagion_model"] == "hazard" else 0.0,
             threshold_contagion=self.exited_neighbours is not None,

@@ -22,6 +22,8 @@ from pathlib import Path
 
 #: The last day of the public record the model is calibrated on.
 RECORD_END = dt.date(2020, 12, 31)
+#: The platform whose critical-illness plan the model runs.
+MODELLED_PLATFORM = "xianghubao"
 #: What a closing platform offered its members: a commercial policy, a refund, nothing.
 CLOSURE_OFFERS = ("policy", "refund", "none")
 MARKET_FILE = "market.toml"

@@ -13,6 +13,7 @@ from huzhu.agents.platform import PlatformAgent
 from huzhu.agents.population import DEFAULT_CHUNK_SIZE, Population
 from huzhu.agents.states import VOLUNTARY_EXIT_REASONS, ExitReason
 from huzhu.model.calendar import Calendar
+from huzhu.model.market import MODELLED_PLATFORM, load_market
 from huzhu.model.network import build_network
 from huzhu.model.parameters import resolve_parameters
 from huzhu.model.presets import preset_overrides
@@ -109,6 +110,7 @@ class MutualAidModel(mesa.Model):
         # Every draw of the run is addressed by (stream, period, agent) from this root.
         self.streams = AgentStreams(np.random.SeedSequence(int(self.rng.integers(2**63))))
         self.population = Population.create(p, self.streams, self._build_network, chunk_size)
+        self.population.closure_news_periods = self._closures_elsewhere()
         self.platform = PlatformAgent(
             self,
             announced_period=self.calendar.period_of(p["closure_announced_date"]),
@@ -120,6 +122,19 @@ class MutualAidModel(mesa.Model):
                 self._members_by_index[i] = MemberAgent(self, i)
         self.tally: dict[str, Any] = {}
         self.datacollector = mesa.DataCollector(model_reporters={c: _reporter(c) for c in REPORTED_COLUMNS})
+
+    def _closures_elsewhere(self) -> np.ndarray:
+        """Periods in which the market's other platforms closed (data/market.toml), whose
+        news draws attention to the charge under the salience rule; read only when that
+        news has an effect, so no run without it depends on the market file."""
+        if not self.params["closure_news_attention"]:
+            return np.empty(0, dtype=np.int64)
+        closures = [
+            self.calendar.period_of(platform.closure)
+            for key, platform in load_market().items()
+            if key != MODELLED_PLATFORM and platform.closure is not None
+        ]
+        return np.array(sorted(closures), dtype=np.int64)
 
     def _build_network(self, n_agents: int):
         p = self.params

@@ -227,6 +227,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     _P("charge_memory_periods", 4.0, "periods", 0.01, 100.0, source="assumption: e-folding memory of recent charges (two months)", group="leaving"),
     _P("contagion_model", "hazard", "-", choices=("hazard", "threshold", "none"), source="hazard: Nitzan & Libai 2011 (J. Marketing 75(6)); threshold: Granovetter 1978, Watts 2002", group="leaving"),
     _P("contagion_strength", 0.8, "hazard increase per recently exited neighbour", 0.0, 20.0, source="+80% defection hazard per defecting neighbour (Nitzan & Libai 2011); an upper bound, naive estimates overstate peer effects 3-7x (Aral et al. 2009, PNAS 106(51))", group="leaving"),
+    _P("closure_news_attention", 0.0, "per period", 0.0, 5.0, source="assumption: 0, no effect, by default; the hazard another platform's closure (data/market.toml) adds to the attentive members' review hazard under the salience rule in the period it closes, for market experiments", group="leaving"),
+    _P("closure_news_decay_periods", 2.0, "periods", 0.01, 100.0, source="assumption: the news fades as a neighbour's exit does (contagion_decay_periods: Haenlein 2013; Nitzan & Libai 2011)", group="leaving"),
     _P("contagion_decay_periods", 2.0, "periods", 0.01, 100.0, source="effects from neighbours who left within ~5 weeks, strongest in the first month (Haenlein 2013; Nitzan & Libai 2011)", group="leaving"),
     _P("contagion_threshold_mean", 0.3, "share of neighbours", 0.0, 1.0, source="assumption: mean exit threshold of the threshold model (Watts 2002 uses thresholds near 0.2)", group="leaving"),
     _P("contagion_threshold_sd", 0.1, "share of neighbours", 0.0, 1.0, source="assumption: spread of thresholds (normal, truncated to [0, 1] by redrawing)", group="leaving"),

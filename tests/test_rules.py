@@ -346,6 +346,23 @@ def test_no_relative_is_drawn_from_an_empty_window_and_the_last_draw_stays_insid
 
 
 # ----------------------------------------------------------------------------- leaving (ODD 7.5)
+def test_closure_news_starts_at_the_closure_and_fades_by_the_decay_each_period():
+    hazard = [leaving.closure_news_hazard(t, [10, 12], 0.5, 2.0) for t in range(9, 14)]
+    expected = [0.0, 0.5, 0.5 * math.exp(-0.5), 0.5 * math.exp(-1.0) + 0.5, 0.5 * math.exp(-1.5) + 0.5 * math.exp(-0.5)]
+    np.testing.assert_allclose(hazard, expected, rtol=1e-12)
+    assert leaving.closure_news_hazard(40, [10, 12], 0.0, 2.0) == 0.0
+
+
+@PROPERTY
+@given(base=share01, gain=hazard, jump=hazard, news=hazard)
+def test_closure_news_adds_to_the_attentive_members_review_hazard_only_under_salience(base, gain, jump, news):
+    with_news = leaving.review_probability("salience", base, gain, jump, np.array([True, False]), news)
+    assert with_news[0] == pytest.approx(-math.expm1(-(base + gain * jump + news)), rel=1e-12, abs=1e-15)
+    assert with_news[1] == 0.0  # one who never reviews a default deduction hears no news either
+    assert with_news[0] >= leaving.review_probability("salience", base, gain, jump, np.array([True]))[0]
+    assert leaving.review_probability("constant", base, gain, jump, np.array([True]), news)[0] == base
+
+
 @PROPERTY
 @given(q=share01, attention=share01, base=share01, strength=hazard, exposure=hazard)
 def test_exit_hazard_parts_equal_the_odd_formulas(q, attention, base, strength, exposure):
