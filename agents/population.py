@@ -611,7 +611,8 @@ class Population:
         parent = u < q
         within = np.where(parent, u / max(q, 1e-300), (u - q) / max(1.0 - q, 1e-300))
         if self._age_order is None:
-            self._age_order = np.argsort(self.age_periods, kind="stable").astype(np.int32)  # everyone ages alike
+            # Kept while everyone ages alike (the vectorised engine), which keeps it sorted.
+            self._age_order = np.argsort(self.age_periods, kind="stable").astype(np.int32)
         # The candidates are counted by age in one sequential pass; only the picked ones
         # are then looked up, in age order, among the agents of their age.
         may = self.may_join(slice(None), period)
@@ -635,7 +636,12 @@ class Population:
 
     def grow_older(self, idx: np.ndarray) -> np.ndarray:
         """The agents at `idx` age half a month (`ageing.grow_older`). Returns those of
-        them who have just reached the maximum age."""
+        them who have just reached the maximum age.
+
+        Only some agents age here (the per-agent engine ages one at a time), so the age
+        order kept for the generation choice no longer holds: it is rebuilt when next needed.
+        """
+        self._age_order = None
         return ageing.grow_older_each(self.age_periods, self.state, self.max_age_periods, idx)
 
     def reach_maximum_age(self, reached: np.ndarray, period: int) -> int:
@@ -722,10 +728,12 @@ def _nth_of_age(
     k = 0
     while k < ages.size:
         age = ages[k]
-        slot = all_younger_than[age]
+        slot, end = all_younger_than[age], all_younger_than[age + 1]
         seen = -1
         while k < ages.size and ages[k] == age:
             while seen < ranks[k]:
+                if slot == end:  # the counts and the order disagree: never walk past the age's agents
+                    raise RuntimeError("the age order is out of step with the ages")
                 seen += selected[order[slot]]
                 slot += 1
             out[k] = order[slot - 1]

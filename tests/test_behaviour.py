@@ -352,3 +352,29 @@ def test_closure_news_moves_nobody_under_the_constant_stay_rule():
     # The news acts through the salience rule's attention; a constant review chance ignores it.
     off, on = _with_closure_news(3, 0.0, "constant"), _with_closure_news(3, 0.5, "constant")
     np.testing.assert_array_equal(off["exits"], on["exits"])
+
+
+def test_the_per_agent_engine_enrols_relatives_a_generation_away_while_agents_age_one_by_one():
+    # Under the per-agent engine agents age at their turn, so within a period the ages no
+    # longer move together; the relatives picked must still be of the window's ages.
+    model = MutualAidModel(
+        n_agents=3_000, rng=1, engine="agents", relative_choice="generation", family_enrolment_prob=0.9,
+        family_parent_share=0.8,
+    )  # fmt: skip
+    pop, p = model.population, model.params
+    picked = []
+    original = pop.relatives_of
+
+    def recording(joiners, u, period):
+        relatives = original(joiners, u, period)
+        picked.append((pop.age_years[np.asarray(joiners)].copy(), pop.age_years[relatives].copy(), relatives >= 0))
+        return relatives
+
+    pop.relatives_of = recording
+    for _ in range(30):
+        model.step()
+    joiner_ages = np.concatenate([j for j, _, found in picked if found.any()])
+    gaps = np.abs(np.concatenate([r[f] - j[f] for j, r, f in picked]))
+    assert len(joiner_ages) > 100
+    # A generation away within the spread, give or take the half month some have aged since.
+    assert np.all(np.abs(gaps - p["generation_gap_years"]) <= p["generation_spread_years"] + 1 / 24 + 1e-9)
