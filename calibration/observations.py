@@ -1,8 +1,9 @@
-"""Xianghubao's public record as a validated table of observations.
+"""The public record as a validated table of observations.
 
-Three files of data/ (each row with its source and status): the dated operating figures
-of 2018-2020, the member-survey facts, and quantities derived from them (with the
-derivation in the row's note). Rows are checked on load, and any fault is an
+Xianghubao's, in three files of data/ (each row with its source and status): the dated
+operating figures of 2018-2020, the member-survey facts, and quantities derived from them
+(with the derivation in the row's note); and the other platforms' to 2020, in a fourth
+(`load_market_observations`). Rows are checked on load, and any fault is an
 error naming the file, the line and the field: a missing column, a date that is not an
 ISO date, an unknown quantity, a unit that is not the quantity's, a value that is not a
 non-negative number, a status other than verified / reported / derived, or the same
@@ -19,6 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from huzhu.model.market import MODELLED_PLATFORM
+
 OBSERVATION_FILES = (
     "xianghubao_observations_2018_2020.csv",
     "xianghubao_member_surveys.csv",
@@ -27,7 +30,6 @@ OBSERVATION_FILES = (
 #: Observations of the market's other platforms, each plan named "platform.plan" as in
 #: data/market.toml (a plan named without a platform is Xianghubao's).
 MARKET_OBSERVATION_FILES = ("market_observations_2016_2020.csv",)
-RECORD_PLATFORM = "xianghubao"
 COLUMNS = ("date", "plan", "quantity", "value", "unit", "note", "source", "status")
 STATUSES = ("verified", "reported", "derived")
 MODELLED_PLAN = "critical_illness"  # the elderly-cancer and chronic-disease plans are not modelled
@@ -103,7 +105,7 @@ def load_market_observations(paths: list[Path] | None = None) -> pd.DataFrame:
     table = load_observations(paths or [data_path(name) for name in (*OBSERVATION_FILES, *MARKET_OBSERVATION_FILES)])
     named = table["plan"].str.partition(".")
     has_platform = named[1] == "."
-    table.insert(1, "platform", named[0].where(has_platform, RECORD_PLATFORM))
+    table.insert(1, "platform", named[0].where(has_platform, MODELLED_PLATFORM))
     table["plan"] = named[2].where(has_platform, named[0])
     return table
 

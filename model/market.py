@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -154,17 +155,20 @@ def _shipped_file() -> Path:
 
 
 def _as_known_on(platform: Platform, day: dt.date) -> Platform | None:
-    if platform.launch > day:
+    """The platform as known on `day` (None if nothing of it had launched yet)."""
+    plans = {key: plan for key, plan in platform.plans.items() if plan.launch <= day}
+    if platform.launch > day or not plans:
         return None
     closed = platform.closure is not None and platform.closure <= day
+    hidden = () if closed else ("closure", "closure_offer")
     return Platform(
         key=platform.key,
         name=platform.name,
         launch=platform.launch,
         closure=platform.closure if closed else None,
         closure_offer=platform.closure_offer if closed else None,
-        plans={key: plan for key, plan in platform.plans.items() if plan.launch <= day},
-        sources=platform.sources,
+        plans=plans,
+        sources={name: source for name, source in platform.sources.items() if name not in hidden},
     )
 
 
@@ -185,13 +189,31 @@ def _platform(key: str, table) -> Platform:
         raise MarketError(f"{where}: needs a [platforms.{key}.plans.<key>] table for at least one plan")
     plans = {plan_key: _plan(key, plan_key, plan_table, values) for plan_key, plan_table in plan_tables.items()}
     for plan in plans.values():
+        if closure is not None and plan.launch >= closure:
+            raise MarketError(
+                f"{where}, plan {plan.key!r}, field 'launch': {plan.launch} is not before the platform's "
+                f"closure {closure}"
+            )
         if plan.transfer_from is not None and (plan.transfer_from not in plans or plan.transfer_from == plan.key):
             others = sorted(set(plans) - {plan.key})
             raise MarketError(
                 f"{where}, plan {plan.key!r}, field 'transfer_from': {plan.transfer_from!r} is not allowed: "
                 f"another plan of the platform, one of {others}"
             )
+        _no_transfer_cycle(where, plan, plans)
     return Platform(key, values["name"], values["launch"], closure, offer, plans, sources)
+
+
+def _no_transfer_cycle(where: str, plan: Plan, plans: dict[str, Plan]) -> None:
+    """Members move along `transfer_from` links; following them from a plan must end."""
+    seen, current = {plan.key}, plan.transfer_from
+    while current is not None:
+        if current in seen:
+            raise MarketError(
+                f"{where}, plan {plan.key!r}, field 'transfer_from': the transfers form a cycle through {current!r}"
+            )
+        seen.add(current)
+        current = plans[current].transfer_from
 
 
 def _plan(platform_key: str, key: str, table, platform_values: dict) -> Plan:
@@ -280,8 +302,7 @@ def _benefits(where: str, steps: list) -> tuple[tuple[float, float], ...]:
         isinstance(step, list)
         and len(step) == 2
         and all(isinstance(x, int | float) and not isinstance(x, bool) for x in step)
-        and step[0] >= 0
-        and step[1] >= 0
+        and all(math.isfinite(x) and x >= 0 for x in step)
         for step in steps
     )
     if ok:
@@ -290,6 +311,6 @@ def _benefits(where: str, steps: list) -> tuple[tuple[float, float], ...]:
     if not ok:
         raise MarketError(
             f"{where}, field 'benefit_cny': {steps!r} is not allowed: [[age from, CNY], ...] with ages "
-            "increasing and nothing negative"
+            "increasing and every number finite and not negative"
         )
     return tuple((float(age), float(cny)) for age, cny in steps)

@@ -69,10 +69,13 @@ def test_the_shipped_market_loads_with_a_source_for_every_value():
     market = load_market()
     assert {"xianghubao", "waterdrop", "qingsong", "meituan"} <= set(market)
     assert set(market["xianghubao"].plans) >= {"critical_illness", "elderly_cancer", "chronic_cancer"}
+    plan_fields = {"launch", "entry_ages_years", "benefit_cny", "waiting_days", "fee_rate", "periods_per_month"}
     for platform in market.values():
-        assert set(platform.sources) >= {"launch"} and all(s.strip() for s in platform.sources.values())
+        closure_fields = {"closure", "closure_offer"} if platform.closure is not None else set()
+        assert set(platform.sources) == {"launch"} | closure_fields
         for plan in platform.plans.values():
-            assert set(plan.sources) >= {"launch", "entry_ages_years", "benefit_cny", "waiting_days", "fee_rate"}
+            assert set(plan.sources) == plan_fields | ({"transfer_from"} if plan.transfer_from else set())
+            assert all(source.strip() for source in plan.sources.values())
 
 
 def test_xianghubaos_critical_illness_plan_in_the_market_is_the_plan_the_model_runs():
@@ -107,6 +110,17 @@ def test_a_market_known_at_the_records_end_holds_no_later_closure_or_launch():
     assert "meituan" not in load_market(known_on=dt.date(2019, 5, 31))  # opened Jun 2019
 
 
+def test_a_market_known_on_a_day_hides_a_later_closures_source_and_platforms_with_no_plan_yet(tmp_path):
+    before_closure = _load(tmp_path, MINIMAL, known_on=dt.date(2020, 6, 30))["p"]
+    assert before_closure.closure is None and set(before_closure.sources) == {"launch"}
+    assert set(before_closure.plans) == {"a", "b"}
+    late_plans = MINIMAL.replace(
+        'launch = 2018-01-01\nlaunch_source = "sa"', 'launch = 2019-06-01\nlaunch_source = "sa"'
+    )
+    assert late_plans != MINIMAL
+    assert _load(tmp_path, late_plans, known_on=dt.date(2018, 6, 30)) == {}  # launched, but no plan running yet
+
+
 def test_a_benefit_is_the_last_step_at_or_below_the_age(tmp_path):
     plan = _load(tmp_path, MINIMAL)["p"].plans["a"]
     assert [plan.benefit_at(age) for age in (0.0, 39.99, 40.0, 59.0)] == [300_000.0, 300_000.0, 100_000.0, 100_000.0]
@@ -132,6 +146,10 @@ def test_a_benefit_is_the_last_step_at_or_below_the_age(tmp_path):
         ('closure_offer = "refund"\nclosure_offer_source = "s"\n', "", ["closure and closure_offer go together"]),
         ('name = "a platform"', 'name = "a platform"\n[other]', ["unknown top-level", "other"]),
         ("[platforms.p]", "[platforms.p", ["not a readable TOML file"]),
+        ("launch = 2019-01-01", "launch = 2021-06-01", ["plan 'b'", "launch", "not before the platform's closure"]),
+        ("[[60.0, 100000.0]]", "[[60.0, inf]]", ["plan 'b'", "benefit_cny", "finite"]),
+        ('fee_rate_source = "sa"', 'fee_rate_source = "sa"\ntransfer_from = "b"\ntransfer_from_source = "sa"',
+         ["transfer_from", "cycle"]),
     ],
 )  # fmt: skip
 def test_a_malformed_market_file_is_an_error_naming_where_and_what_is_allowed(tmp_path, old, new, names):
