@@ -1,8 +1,10 @@
-"""The end-of-period census: counts and sums over all agents in one compiled pass.
+"""The end-of-period census: counts and sums over all agents.
 
-One pass reads each agent once and adds it to every total it belongs to; the totals are
-taken over fixed blocks of agents and the blocks added in order (model/threads.py), so
-they are the same bits whatever the number of threads.
+Each agent is read once and added to every total it belongs to (`count`, a block of agents
+at a time): in the period's last compiled pass (agents/insurance_pass.py), or in a pass
+of its own (`census`). The totals are taken over fixed blocks of agents and the blocks
+added in order (model/threads.py), so they are the same bits whatever the number of
+threads and the chunks.
 """
 
 from __future__ import annotations
@@ -54,6 +56,18 @@ def count(
     integers (exact, and vectorised) and notes each agent's flags; the second adds the
     float sums in agent order, each term multiplied by a 0/1 factor (adding 0.0 leaves a
     sum's bits alone), so the sums are those of adding the agents one by one.
+
+    Args:
+        totals: The block's totals so far (`NOTHING`, or `carried` from its row).
+        low, high: The agents to add, low..high-1.
+        state: `State` code of each agent (int8).
+        age_periods: Age in half months (int16).
+        frailty: Risk multiplier (float32).
+        credit_pass: Passes the credit screen (bool).
+        considering: Considers commercial insurance (bool).
+        incidence_by_age: Annual incidence at each half-month age (per year).
+        weight_by_age: Sharing weight at each half-month age (1).
+        min_age_periods: Youngest age counted among the eligible (half months).
     """
     waiting_n, covered_n, eligible_n = totals[0], totals[1], totals[2]
     age_members, considering_members, nonmembers_n, considering_nonmembers = totals[5], totals[7], totals[8], totals[9]

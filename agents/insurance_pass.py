@@ -38,12 +38,11 @@ def _out_of_the_funnel(state, age_periods, considering, insured, min_age_periods
 
 @njit(cache=True, inline="always")
 def _consider_and_buy(
-    i, u, member, state, age_periods, considering, insured, income_cny, min_age_periods, p_consider_member,
-    p_consider_nonmember, income_median_cny, buy_rate, buy_income_elasticity,
+    i, u, member, considering, insured, income_cny, p_consider_member, p_consider_nonmember, income_median_cny,
+    buy_rate, buy_income_elasticity,
 ):  # fmt: skip
-    """Agent i's step through the funnel from its uniform `u` (in place); its purchase code."""
-    if _out_of_the_funnel(state[i], age_periods[i], considering[i], insured[i], min_age_periods):
-        return NO_PURCHASE
+    """Agent i's step through the funnel from its uniform `u` (in place; the caller has
+    checked it is in the funnel, `_out_of_the_funnel`); its purchase code."""
     u_buy = u
     if not considering[i]:
         p_consider = p_consider_member if member else p_consider_nonmember
@@ -94,9 +93,8 @@ def _age_then_consider_and_buy(
                 continue
             u, draw_hi, draw_lo = pcg64dxsm.next_double(draw_hi, draw_lo, words[2], words[3])
             bought[k] = _consider_and_buy(
-                i, u, s == _WAITING or s == _COVERED, state, age_periods, considering, insured, income_cny,
-                min_age_periods, p_consider_member, p_consider_nonmember, income_median_cny, buy_rate,
-                buy_income_elasticity,
+                i, u, s == _WAITING or s == _COVERED, considering, insured, income_cny, p_consider_member,
+                p_consider_nonmember, income_median_cny, buy_rate, buy_income_elasticity,
             )  # fmt: skip
         # The block's agents are final for the period (unless the plan closes now) and
         # still in cache: count them.

@@ -22,8 +22,8 @@ def waiting_is_over(state, join_period, period, waiting_periods):
 
 
 @njit(cache=True, parallel=True)
-def _complete(state, join_period, period, waiting_periods, start, stop):
-    for i in prange(start, stop):
+def _complete(state, join_period, period, waiting_periods):
+    for i in prange(state.size):
         if waiting_is_over(state[i], join_period[i], period, waiting_periods):
             state[i] = _COVERED
 
@@ -37,4 +37,4 @@ def complete_waiting_periods(state: np.ndarray, join_period: np.ndarray, period:
         period: This period.
         waiting_periods: Length of the waiting period (periods).
     """
-    _complete(state, join_period, int(period), int(waiting_periods), 0, state.size)
+    _complete(state, join_period, int(period), int(waiting_periods))
