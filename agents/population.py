@@ -678,14 +678,27 @@ class Population:
         self.leave(aged_out, ExitReason.AGED_OUT, period)  # their state is AGED_OUT already: the census stands
         return len(aged_out), np.concatenate(were_members), self._keep(census_totals.totals_from(census_partial))
 
-    def close_plan(self, period: int) -> int:
-        """All members leave because the plan closed. Returns how many (agents)."""
-        closed = 0
+    def close_plan(self, period: int) -> tuple[int, int]:
+        """All members leave because the plan closed; each takes the commercial policy
+        offered at the closure with probability `closure_offer_takeup` (one uniform a member,
+        from its own stream) and is insured from then on, or goes without.
+
+        Returns:
+            (members who left, those of them who took the policy) (agents).
+        """
+        closed = took_policy = 0
+        takeup = self.params["closure_offer_takeup"]
         for start, stop in self.chunks():  # a chunk at a time: at 10^8 agents the members' indices take a gigabyte
-            members = start + np.flatnonzero(self.is_member(slice(start, stop)))
+            is_member = self.is_member(slice(start, stop))
+            members = start + np.flatnonzero(is_member)
+            if takeup:
+                u = self.streams.uniforms(Stream.CLOSURE_OFFER, period, start, stop)[is_member]
+                takers = members[u < takeup]
+                self.insured[takers] = True
+                took_policy += len(takers)
             self.leave(members, ExitReason.CLOSURE, period)
             closed += len(members)
-        return closed
+        return closed, took_policy
 
     def census(self) -> dict:
         """Counts and sums over the population at the end of a period (agents, per person).

@@ -66,6 +66,7 @@ REPORTED_COLUMNS = (
     "insurance_buyers",
     "insurance_buyers_members",
     "commission_revenue",
+    "closure_took_policy",
     # Poisson-free counterparts of the claim accounts: the same rules applied to the
     # expectation of each period's claims given who is covered (calibration targets).
     "expected_claims",
@@ -251,10 +252,13 @@ class MutualAidModel(mesa.Model):
         return self.calendar.date(self.period)
 
     def close_if_due(self) -> bool:
-        """In the last covered period every member leaves. Returns whether they did."""
+        """In the last covered period every member leaves, some taking the policy offered.
+        Returns whether they did."""
         if self.period != self.platform.end_period:
             return False
-        self._count_exits(np.full(self.population.close_plan(self.period), ExitReason.CLOSURE))
+        closed, took_policy = self.population.close_plan(self.period)
+        self._count_exits(np.full(closed, ExitReason.CLOSURE))
+        self.tally["closure_took_policy"] = took_policy
         return True
 
     def _settle(self) -> None:
@@ -285,7 +289,10 @@ class MutualAidModel(mesa.Model):
         population = self.population
         tally["joins"] += tally["joins_family"]
         tally["exits"] = sum(tally[c] for c in EXIT_COLUMNS.values())
-        counted = ("joins", "joins_family", "rejoins", "exits", *EXIT_COLUMNS.values(), "aged_out", "claims")
+        counted = (
+            "joins", "joins_family", "rejoins", "exits", *EXIT_COLUMNS.values(), "aged_out", "claims",
+            "closure_took_policy",
+        )  # fmt: skip
         for column in (*counted, "claims_family"):
             tally[column] *= scale
         if census is None:

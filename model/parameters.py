@@ -162,6 +162,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     _P("closure_member_floor", 0.5, "share of peak members", 0.0, 1.0, source="assumption: rule member_floor closes once members fall below this share of their peak", group="calendar"),
     _P("closure_fee_floor_cny", 15_000_000.0, "CNY per period", 0.0, 1e10, source="assumption: rule fee_floor closes once fee revenue falls below this operating cost; half the 2020 mean of 7.29e8/24 CNY (XHB 2020 report, derived)", group="calendar"),
     _P("closure_notice_periods", 2, "periods", 1, 24, source="one month from announcement (28 Dec 2021) to end (28 Jan 2022)", group="calendar"),
+    _P("closure_offer_takeup", 0.0, "share of members at the closure", 0.0, 1.0, source="assumption: 0 by default; members were offered commercial insurance at the closure (PICC Life, Sunshine Life: gucheng.com 202112/4142021), but no take-up is in the record; for experiments", group="calendar"),
     # --- eligibility and population ---
     _P("min_age_years", 30 / 365.25, "years", 0.0, 18.0, source="eligible from 30 days of age (user.guancha.cn; sysxhz.com/s/1185401.html)", group="population"),
     _P("max_age_years", 60.0, "years", 19.0, 80.0, source="eligible to age 59; members leave at 60 (user.guancha.cn)", group="population"),

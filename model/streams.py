@@ -39,6 +39,7 @@ class Stream(IntEnum):
     NETWORK_EDGES = 14
     MEMBERSHIP = 20  # per period: illness then staying (members), joining then family (candidates)
     INSURANCE = 21  # per period: considering then buying
+    CLOSURE_OFFER = 22  # the closing period: whether a member takes the policy offered
 
 
 class AgentStreams:

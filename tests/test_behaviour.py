@@ -379,3 +379,32 @@ def test_the_per_agent_engine_enrols_relatives_a_generation_away_while_agents_ag
     assert len(joiner_ages) > 100
     # A generation away within the spread, give or take the half month some have aged since.
     assert np.all(np.abs(gaps - p["generation_gap_years"]) <= p["generation_spread_years"] + 1 / 24 + 1e-9)
+
+
+# ----------------------------------------------------------------------------- the closure's aftermath
+def test_at_the_closure_each_member_leaves_with_the_offered_policy_or_without_it():
+    # About 3,650 members at the closure of a 20,000-agent run: the share who take the
+    # policy has a binomial sd of sqrt(0.3 x 0.7 / 3,650) = 0.0076; 0.04 is five of them.
+    model = MutualAidModel(n_agents=20_000, rng=7, closure_offer_takeup=0.3)
+    pop = model.population
+    close_plan, insured_before = pop.close_plan, []
+
+    def recording(period):
+        insured_before.append(pop.insured.copy())
+        return close_plan(period)
+
+    pop.close_plan = recording
+    table = model.run()
+    (insured_before,) = insured_before  # the plan closed once
+    closing = table[table["exits_closure"] > 0]
+    assert len(closing) == 1  # one closing period
+    closers = pop.exit_reason == ExitReason.CLOSURE
+    took, left = closing["closure_took_policy"].iloc[0], closing["exits_closure"].iloc[0]
+    assert left == closers.sum() * model.people_per_agent
+    assert took / left == pytest.approx(0.3, abs=0.04)
+    # Takers who held a policy already take one more; the others become insured, and no one else does.
+    newly_insured = pop.insured & ~insured_before
+    assert 0 < newly_insured.sum() * model.people_per_agent <= took
+    assert newly_insured.sum() / (closers & ~insured_before).sum() == pytest.approx(0.3, abs=0.05)
+    assert not (newly_insured & ~closers).any()
+    assert (table["closure_took_policy"].drop(closing.index) == 0).all()
