@@ -60,14 +60,7 @@ def count(
     Args:
         totals: The block's totals so far (`NOTHING`, or `carried` from its row).
         low, high: The agents to add, low..high-1.
-        state: `State` code of each agent (int8).
-        age_periods: Age in half months (int16).
-        frailty: Risk multiplier (float32).
-        credit_pass: Passes the credit screen (bool).
-        considering: Considers commercial insurance (bool).
-        incidence_by_age: Annual incidence at each half-month age (per year).
-        weight_by_age: Sharing weight at each half-month age (1).
-        min_age_periods: Youngest age counted among the eligible (half months).
+        state ... min_age_periods: The population's arrays and tables, as in `census`.
     """
     waiting_n, covered_n, eligible_n = totals[0], totals[1], totals[2]
     age_members, considering_members, nonmembers_n, considering_nonmembers = totals[5], totals[7], totals[8], totals[9]

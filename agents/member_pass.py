@@ -222,6 +222,17 @@ def member_fate(a, v, i, u):
     return exit_reason(a, v, i, (u - p_ill) / (1.0 - p_ill)), p_ill
 
 
+@njit(cache=True, inline="always")
+def add_expected(a, i, p_ill, claims, claims_family, benefits):
+    """The expected-claim sums (`EXPECTED`) with covered member i, ill with probability
+    `p_ill`, added: its claim, its claim if a relative enrolled it, its benefit."""
+    return (
+        claims + p_ill,
+        claims_family + p_ill * a.enrolled_by_family[i],
+        benefits + p_ill * a.benefit_by_age[a.age_periods[i]],
+    )
+
+
 def _decide_blocks(a, v, members, u, block_starts, outcome, partial, first_block):
     for b in prange(block_starts.size - 1):
         row = partial[first_block + b]
@@ -230,9 +241,7 @@ def _decide_blocks(a, v, members, u, block_starts, outcome, partial, first_block
             i = members[k]
             outcome[k], p_ill = member_fate(a, v, i, u[k])
             if a.state[i] == _COVERED:
-                claims += p_ill
-                claims_family += p_ill * a.enrolled_by_family[i]
-                benefits += p_ill * a.benefit_by_age[a.age_periods[i]]
+                claims, claims_family, benefits = add_expected(a, i, p_ill, claims, claims_family, benefits)
         row[0], row[1], row[2] = claims, claims_family, benefits
 
 
@@ -259,9 +268,7 @@ def _decide_drawn(a, v, start, stop, block_agents, words, outcome, partial, expo
             u, draw_hi, draw_lo = pcg64dxsm.next_double(draw_hi, draw_lo, words[2], words[3])
             outcome[i - start], p_ill = member_fate(a, v, i, u)
             if s == _COVERED:
-                claims += p_ill
-                claims_family += p_ill * a.enrolled_by_family[i]
-                benefits += p_ill * a.benefit_by_age[a.age_periods[i]]
+                claims, claims_family, benefits = add_expected(a, i, p_ill, claims, claims_family, benefits)
         row[0], row[1], row[2] = claims, claims_family, benefits
 
 

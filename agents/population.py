@@ -603,7 +603,7 @@ class Population:
             degree = indptr[joiners + 1] - indptr[joiners]
             tied = degree > 0
             pick = np.minimum((u[tied] * degree[tied]).astype(np.int64), degree[tied] - 1)
-            relatives[tied] = self.network.indices[self.network.indptr[joiners[tied]] + pick]
+            relatives[tied] = self.network.indices[indptr[joiners[tied]] + pick]
             return relatives
         if not len(joiners):
             return relatives
