@@ -8,6 +8,10 @@ agent writes only its own state and no step reads another's, so the pass equals 
 everyone and then running the funnel for everyone, and agents are shared among threads
 freely. Each agent, final for the period once through the funnel, is then counted in the
 end-of-period census (agents/census.py), so the census needs no pass of its own.
+
+People age and pass through the funnel once a period, in the pass of the model's first
+plan; the pass of any other plan of the model (`people_step=False`) only checks its own
+maximum age against the ages the first pass left, and counts its census.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 from huzhu.agents import census, cross_sell
-from huzhu.agents.ageing import grow_older
+from huzhu.agents.ageing import grow_older, reached_maximum_age
 from huzhu.agents.blocks import block_part, blocks_overlapping
 from huzhu.agents.states import State
 from huzhu.model import pcg64dxsm
@@ -63,9 +67,10 @@ def _consider_and_buy(
 
 @njit(cache=True, parallel=True)
 def _age_then_consider_and_buy(
-    start, stop, block_agents, words, state, age_periods, considering, insured, income_cny, frailty, credit_pass,
-    incidence_by_age, weight_by_age, min_age_periods, max_age_periods, rate_members, rate_nonmembers,
-    income_median_cny, buy_rate, buy_income_elasticity, bought, member_aged_out, census_partial,
+    start, stop, block_agents, words, people_step, state, age_periods, considering, insured, income_cny, frailty,
+    credit_pass, incidence_by_age, weight_by_age, min_age_periods, oldest_age_periods, max_age_periods,
+    rate_members, rate_nonmembers, income_median_cny, buy_rate, buy_income_elasticity, bought, member_aged_out,
+    census_partial,
 ):  # fmt: skip
     # The chance of starting to consider depends only on membership: two values a period.
     p_consider_member = cross_sell.consider_probability(True, rate_members, rate_nonmembers)
@@ -79,7 +84,11 @@ def _age_then_consider_and_buy(
         for i in range(low, high):
             k = i - start
             member_aged_out[k] = False
-            if grow_older(age_periods, state, max_age_periods, i):
+            if people_step:
+                reached = grow_older(age_periods, state, oldest_age_periods, max_age_periods, i)
+            else:
+                reached = reached_maximum_age(age_periods, state, max_age_periods, i)
+            if reached:
                 s = state[i]
                 if s == _WAITING or s == _COVERED:
                     member_aged_out[k] = True
@@ -87,6 +96,9 @@ def _age_then_consider_and_buy(
                 elif s == _OUTSIDER or s == _EXITED:
                     state[i] = _AGED_OUT
             s = state[i]
+            if not people_step:
+                bought[k] = NO_PURCHASE
+                continue
             if _out_of_the_funnel(s, age_periods[i], considering[i], insured[i], min_age_periods):
                 draw_hi, draw_lo = pcg64dxsm.skip(draw_hi, draw_lo, words[2], words[3])  # its number is not needed
                 bought[k] = NO_PURCHASE
@@ -106,7 +118,7 @@ def _age_then_consider_and_buy(
 
 
 def age_then_consider_and_buy(
-    population, start: int, stop: int, words: np.ndarray, census_partial: np.ndarray
+    population, start: int, stop: int, words: np.ndarray, census_partial: np.ndarray, people_step: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """Agents start..stop-1 age half a month, then come to consider insurance and some buy
     (in place), each drawing its uniform from the stream whose position-0 words are
@@ -118,6 +130,8 @@ def age_then_consider_and_buy(
         words: `AgentStreams.words` of the insurance stream this period.
         census_partial: The census's running sums per block (`census.TOTALS` columns),
             carried on in place.
+        people_step: Whether people age and pass through the funnel here (the model's
+            first plan); if not, the pass checks the plan's maximum age and counts only.
 
     Returns:
         (bought, member_aged_out): per agent NO_PURCHASE, BOUGHT_AS_NONMEMBER or
@@ -130,10 +144,10 @@ def age_then_consider_and_buy(
     if stop == start:
         return bought, member_aged_out
     _age_then_consider_and_buy(
-        int(start), int(stop), BLOCK_AGENTS, words, population.state, population.age_periods,
+        int(start), int(stop), BLOCK_AGENTS, words, bool(people_step), population.state, population.age_periods,
         population.considering, population.insured, population.income_cny, population.frailty,
         population.credit_pass, population.incidence_by_age, population.weight_by_age, population.min_age_periods,
-        population.max_age_periods,
+        population.oldest_age_periods, population.max_age_periods,
         p["consider_rate_members"], p["consider_rate_nonmembers"], p["income_median_cny"], p["buy_rate"],
         p["buy_income_elasticity"], bought, member_aged_out, census_partial,
     )  # fmt: skip

@@ -45,6 +45,11 @@ from huzhu.model.streams import AgentStreams, Stream
 from huzhu.model.threads import BLOCK_AGENTS
 
 NO_PERIOD = -1
+#: Person-level arrays: the same in every plan of a model (`Population.another_plan`).
+_TRAITS = (
+    "age_periods", "income_cny", "frailty", "perceived_frailty", "price_sensitivity", "credit_pass",
+    "health_declined", "reviews_charges", "considering", "insured",
+)  # fmt: skip
 HOMOPHILY_AGE_BAND_YEARS = 5.0  # ties of the homophilous network stay mostly within 5-year age bands
 # Agents per chunk: each chunk costs every pass a call (about 70 microseconds: dispatch and
 # starting the threads) and holds a few bytes an agent of temporaries (12 MB at this size),
@@ -71,7 +76,7 @@ class Population:
         reviews_charges: Ever weighs a charge deducted by default (bool; salience stay rule).
         contagion_threshold: Exit threshold of the threshold model (float32; None under
             other contagion models).
-        state: `State` code (int8).
+        state: `State` code towards this plan (int8).
         exit_reason: `ExitReason` of the last membership that ended (int8).
         join_period / exit_period: Period of the last join / exit, NO_PERIOD if none (int16).
         first_join_period: Period of the first join, NO_PERIOD if none (int16): the select
@@ -86,13 +91,32 @@ class Population:
         member_neighbours: Neighbours who are members now (int32).
         exited_neighbours: Neighbours out after a signal exit (int32; None unless
             threshold contagion).
+        oldest_age_periods: People age up to this age (half months): the plan's maximum
+            age, or in a model of several plans the oldest any of them admits.
+        launch_period: Model period in which the plan opens (its marketing and its
+            members' claim awareness run from it).
+        people_step: Whether this plan's last pass ages people and runs the insurance
+            funnel (the model's first plan) or only checks the plan's maximum age.
     """
 
-    def __init__(self, params: dict, streams: AgentStreams, traits: dict, network_builder, chunk_size: int):
+    def __init__(
+        self,
+        params: dict,
+        streams: AgentStreams,
+        traits: dict,
+        network_builder,
+        chunk_size: int,
+        *,
+        oldest_age_years: float | None = None,
+        launch_period: int = 0,
+        people_step: bool = True,
+    ):
         _check_chunk_size(chunk_size)
         p = self.params = params
         self.streams = streams
         self.chunk_size = chunk_size
+        self.launch_period = launch_period
+        self.people_step = people_step
         self.age_periods = traits["age_periods"]
         self.income_cny = traits["income_cny"]
         self.frailty = traits["frailty"]
@@ -109,6 +133,13 @@ class Population:
         self.network: CSRNetwork = network_builder(n)
         self.min_age_periods = age_threshold_periods(p["min_age_years"])
         self.max_age_periods = age_threshold_periods(p["max_age_years"])
+        self.oldest_age_periods = age_threshold_periods(
+            p["max_age_years"] if oldest_age_years is None else oldest_age_years
+        )
+        if self.oldest_age_periods < self.max_age_periods:
+            raise ValueError(
+                f"oldest_age_years={oldest_age_years} is below the plan's max_age_years={p['max_age_years']}"
+            )
         self.adult_age_periods = age_threshold_periods(p["adult_age_years"])
         self.state = np.full(n, State.OUTSIDER, dtype=np.int8)
         self.state[self.age_periods >= self.max_age_periods] = State.AGED_OUT
@@ -131,7 +162,14 @@ class Population:
 
     # ------------------------------------------------------------------ creation
     @classmethod
-    def create(cls, params: dict, streams: AgentStreams, network_builder, chunk_size: int = DEFAULT_CHUNK_SIZE):
+    def create(
+        cls,
+        params: dict,
+        streams: AgentStreams,
+        network_builder,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        oldest_age_years: float | None = None,
+    ):
         """Draw every agent's traits, chunk by chunk, then build the network.
 
         Args:
@@ -139,6 +177,9 @@ class Population:
             streams: The run's addressed random streams.
             network_builder: Callable(n_agents) -> CSRNetwork over agents in index order.
             chunk_size: Agents per chunk; results do not depend on it.
+            oldest_age_years: People are drawn, and age, below this age (years); the
+                plan's `max_age_years` if None. A model of several plans draws its people
+                up to the oldest age any plan admits.
         """
         _check_chunk_size(chunk_size)
         p = params
@@ -161,7 +202,7 @@ class Population:
         sigma, sigma_p = p["frailty_sigma"], p["risk_perception_sigma"]
         # The frailty quantile is analytic for a lognormal: no pass over the data needed.
         condition_frailty = np.exp(sigma * ndtri(p["health_screen_frailty_quantile"]) - sigma**2 / 2)
-        max_age_periods = age_threshold_periods(p["max_age_years"])
+        max_age_periods = age_threshold_periods(p["max_age_years"] if oldest_age_years is None else oldest_age_years)
         for start, stop in _chunks(n, chunk_size):
 
             def draw(stream, start=start, stop=stop):
@@ -199,13 +240,31 @@ class Population:
             order = _homophilous_order(traits, p, streams, chunk_size)
             for name, values in traits.items():
                 traits[name] = values[order]
-        return cls(p, streams, traits, network_builder, chunk_size)
+        return cls(p, streams, traits, network_builder, chunk_size, oldest_age_years=oldest_age_years)
+
+    def another_plan(self, params: dict, streams: AgentStreams, launch_period: int) -> Population:
+        """The same people towards another plan: traits, ages, insurance and the network
+        are this population's arrays (shared, not copied); membership is the plan's own.
+
+        Args:
+            params: The plan's resolved parameters (its ages, benefits, wait, fee, ...).
+            streams: The plan's own random streams (its members' decisions are its own).
+            launch_period: The model period in which the plan opens.
+        """
+        traits = {name: getattr(self, name) for name in _TRAITS}
+        if self.contagion_threshold is not None:
+            traits["contagion_threshold"] = self.contagion_threshold
+        return type(self)(
+            params, streams, traits, lambda n: self.network, self.chunk_size,
+            oldest_age_years=self.oldest_age_periods / PERIODS_PER_YEAR, launch_period=launch_period,
+            people_step=False,
+        )  # fmt: skip
 
     def _tabulate_age_functions(self) -> None:
         """Incidence, benefit, sharing weight and joining propensity (of those never and
         those once members) at every half-month age (rules evaluated once)."""
         p = self.params
-        grid_years = np.arange(self.max_age_periods + 1) / PERIODS_PER_YEAR
+        grid_years = np.arange(self.oldest_age_periods + 1) / PERIODS_PER_YEAR
         incidence = illness.annual_risk(grid_years, 1.0, p["covered_illness_factor"])
         if p["risk_heterogeneity"] == "none":
             # Everyone carries the population's mean risk at the start, whatever the age.
@@ -494,10 +553,10 @@ class Population:
                 p["select_ultimate_factor"],
             )
             awareness_by_age = illness.claim_awareness(
-                period,
+                period - self.launch_period,
                 p["claim_awareness_midpoint_periods"],
                 p["claim_awareness_width_periods"],
-                (np.arange(self.max_age_periods + 1) - self.adult_age_periods) / PERIODS_PER_YEAR,
+                (np.arange(self.oldest_age_periods + 1) - self.adult_age_periods) / PERIODS_PER_YEAR,
                 p["claim_awareness_age_delay_periods"],
             )
             self._tables, self._tables_period = (select_by_duration, awareness_by_age), period
@@ -528,7 +587,10 @@ class Population:
             probability_weighting=p["probability_weighting"],
             marketing_hazard=float(
                 joining.marketing_hazard(
-                    period, p["marketing_rate"], p["launch_marketing_rate"], p["launch_marketing_decay_periods"]
+                    period - self.launch_period,
+                    p["marketing_rate"],
+                    p["launch_marketing_rate"],
+                    p["launch_marketing_decay_periods"],
                 )
             ),
             word_of_mouth_rate=p["word_of_mouth_rate"],
@@ -616,7 +678,7 @@ class Population:
         # The candidates are counted by age in one sequential pass; only the picked ones
         # are then looked up, in age order, among the agents of their age.
         may = self.may_join(slice(None), period)
-        candidates_by_age, agents_by_age = _count_by_age(self.age_periods, may, self.max_age_periods + 1)
+        candidates_by_age, agents_by_age = _count_by_age(self.age_periods, may, self.oldest_age_periods + 1)
         candidates_younger_than = np.concatenate([[0], np.cumsum(candidates_by_age)])
         low, high = joining.relative_age_window(
             self.age_periods[joiners], parent,
@@ -642,7 +704,7 @@ class Population:
         order kept for the generation choice no longer holds: it is rebuilt when next needed.
         """
         self._age_order = None
-        return ageing.grow_older_each(self.age_periods, self.state, self.max_age_periods, idx)
+        return ageing.grow_older_each(self.age_periods, self.state, self.oldest_age_periods, self.max_age_periods, idx)
 
     def reach_maximum_age(self, reached: np.ndarray, period: int) -> int:
         """Agents at the maximum age: members leave (AGED_OUT), outsiders and leavers become
@@ -671,7 +733,9 @@ class Population:
         words = self.streams.words(Stream.INSURANCE, period)
         census_partial = partial_sums(self.n_agents, len(census_totals.TOTALS))
         for start, stop in self.chunks():
-            bought, member_aged_out = insurance_pass.age_then_consider_and_buy(self, start, stop, words, census_partial)
+            bought, member_aged_out = insurance_pass.age_then_consider_and_buy(
+                self, start, stop, words, census_partial, self.people_step
+            )
             were_members.append(bought[bought != insurance_pass.NO_PURCHASE] == insurance_pass.BOUGHT_AS_MEMBER)
             aged_out.append(start + np.flatnonzero(member_aged_out))
         aged_out = np.concatenate(aged_out)
