@@ -85,7 +85,7 @@ def count(
     risk_eligible, risk_members, weight_members = totals[3], totals[4], totals[6]
     for i in range(low, high):
         flag = flags[i - low]
-        age = age_periods[i]
+        age = max(age_periods[i], 0)  # one not yet born (a market model's early periods) counts nowhere
         risk = incidence_by_age[age] * np.float64(frailty[i])
         risk_eligible += risk * _ELIGIBLE_FACTOR[flag]
         risk_members += risk * _MEMBER_FACTOR[flag]

@@ -9,9 +9,10 @@ everyone and then running the funnel for everyone, and agents are shared among t
 freely. Each agent, final for the period once through the funnel, is then counted in the
 end-of-period census (agents/census.py), so the census needs no pass of its own.
 
-People age and pass through the funnel once a period, in the pass of the model's first
-plan; the pass of any other plan of the model (`people_step=False`) only checks its own
-maximum age against the ages the first pass left, and counts its census.
+People age once a period, in the pass of the model's first plan, and pass through the
+funnel there from that plan's launch on (the funnel's rates are its members' and its
+outsiders'); the pass of any other plan of the model (`people_step=False`) only checks
+its own maximum age against the ages the first pass left, and counts its census.
 """
 
 from __future__ import annotations
@@ -67,8 +68,8 @@ def _consider_and_buy(
 
 @njit(cache=True, parallel=True)
 def _age_then_consider_and_buy(
-    start, stop, block_agents, words, people_step, state, age_periods, considering, insured, income_cny, frailty,
-    credit_pass, incidence_by_age, weight_by_age, min_age_periods, oldest_age_periods, max_age_periods,
+    start, stop, block_agents, words, people_step, funnel, state, age_periods, considering, insured, income_cny,
+    frailty, credit_pass, incidence_by_age, weight_by_age, min_age_periods, oldest_age_periods, max_age_periods,
     rate_members, rate_nonmembers, income_median_cny, buy_rate, buy_income_elasticity, bought, member_aged_out,
     census_partial,
 ):  # fmt: skip
@@ -96,7 +97,7 @@ def _age_then_consider_and_buy(
                 elif s == _OUTSIDER or s == _EXITED:
                     state[i] = _AGED_OUT
             s = state[i]
-            if not people_step:
+            if not funnel:
                 bought[k] = NO_PURCHASE
                 continue
             if _out_of_the_funnel(s, age_periods[i], considering[i], insured[i], min_age_periods):
@@ -118,7 +119,13 @@ def _age_then_consider_and_buy(
 
 
 def age_then_consider_and_buy(
-    population, start: int, stop: int, words: np.ndarray, census_partial: np.ndarray, people_step: bool = True
+    population,
+    start: int,
+    stop: int,
+    words: np.ndarray,
+    census_partial: np.ndarray,
+    people_step: bool = True,
+    funnel: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Agents start..stop-1 age half a month, then come to consider insurance and some buy
     (in place), each drawing its uniform from the stream whose position-0 words are
@@ -130,8 +137,10 @@ def age_then_consider_and_buy(
         words: `AgentStreams.words` of the insurance stream this period.
         census_partial: The census's running sums per block (`census.TOTALS` columns),
             carried on in place.
-        people_step: Whether people age and pass through the funnel here (the model's
-            first plan); if not, the pass checks the plan's maximum age and counts only.
+        people_step: Whether people age here (the model's first plan); if not, the pass
+            checks the plan's maximum age and counts only.
+        funnel: Whether people pass through the insurance funnel here (the model's first
+            plan, from its launch); ignored (no funnel) without the people step.
 
     Returns:
         (bought, member_aged_out): per agent NO_PURCHASE, BOUGHT_AS_NONMEMBER or
@@ -144,7 +153,8 @@ def age_then_consider_and_buy(
     if stop == start:
         return bought, member_aged_out
     _age_then_consider_and_buy(
-        int(start), int(stop), BLOCK_AGENTS, words, bool(people_step), population.state, population.age_periods,
+        int(start), int(stop), BLOCK_AGENTS, words, bool(people_step), bool(people_step and funnel),
+        population.state, population.age_periods,
         population.considering, population.insured, population.income_cny, population.frailty,
         population.credit_pass, population.incidence_by_age, population.weight_by_age, population.min_age_periods,
         population.oldest_age_periods, population.max_age_periods,

@@ -60,8 +60,12 @@ class PeriodValues(NamedTuple):
             valuation.willingness_to_pay.
         marketing_hazard: This period's joining hazard from promotion (per period).
         word_of_mouth_rate: joining.join_probability.
+        multi_homing_propensity: Multiplier on the joining propensity of one who is a
+            member of another platform (1; 1: as anyone else, 0: never joins a second).
         adult_age_periods: Age from which agents decide for themselves (half months).
         min_age_periods, max_age_periods: The plan's age range, [min, max) (half months).
+        admits_chronic: The plan admits those its health declaration finds with chronic
+            conditions, and only them (else only those it finds healthy).
     """
 
     period: float
@@ -83,9 +87,11 @@ class PeriodValues(NamedTuple):
     probability_weighting: float
     marketing_hazard: float
     word_of_mouth_rate: float
+    multi_homing_propensity: float
     adult_age_periods: float
     min_age_periods: float
     max_age_periods: float
+    admits_chronic: bool
 
 
 class MemberArrays(NamedTuple):
@@ -118,6 +124,7 @@ class MemberArrays(NamedTuple):
     join_propensity_by_age: np.ndarray  # joining.join_propensity by age (half months), never / former members
     select_by_duration: np.ndarray  # this period's select factor by periods since the first join
     awareness_by_age: np.ndarray  # this period's claim awareness by age (half months)
+    member_elsewhere: np.ndarray  # a member of another platform's plan now (bool; all False in a one-plan model)
 
 
 @njit(cache=True, inline="always")
@@ -156,12 +163,13 @@ def price_pressure(a, v, i, paying):
 def may_join(a, v, i):
     """Whether agent i may join now: an outsider, or one who left voluntarily before this
     period (not ill in the waiting period, not closed out); passes the credit screen and
-    the health declaration; of the plan's ages."""
+    the plan's health declaration; of the plan's ages."""
     state = a.state[i]
     reason = a.exit_reason[i]
     returning = state == _EXITED and reason != _ILL_IN_WAITING and reason != _CLOSURE and a.exit_period[i] < v.period
     age = a.age_periods[i]
-    eligible = a.credit_pass[i] and not a.health_declined[i] and v.min_age_periods <= age < v.max_age_periods
+    declared = a.health_declined[i] == v.admits_chronic  # the plan's health declaration admits it
+    eligible = a.credit_pass[i] and declared and v.min_age_periods <= age < v.max_age_periods
     return (state == _OUTSIDER or returning) and eligible
 
 
@@ -176,6 +184,8 @@ def join_probability(a, v, i, uniform=-1.0):
     degree = a.indptr[i + 1] - a.indptr[i]
     member_share = a.member_neighbours[i] / degree if degree > 0 else 0.0
     propensity = a.join_propensity_by_age[1 if a.first_join_period[i] >= 0 else 0, a.age_periods[i]]
+    if a.member_elsewhere[i]:
+        propensity *= v.multi_homing_propensity
     bound = joining.join_probability_bound(v.marketing_hazard, v.word_of_mouth_rate, member_share, propensity)
     if uniform >= bound:
         return bound

@@ -1,4 +1,8 @@
-"""The platform: runs the sharing rules, keeps the books, sells insurance, closes the plan."""
+"""The platform: runs a plan's sharing rules, keeps its books, sells insurance, closes it.
+
+A platform running several plans keeps one set of books a plan: in a model of the market
+(model/pool.py) each plan's pool has its PlatformAgent, keyed by platform and plan.
+"""
 
 from __future__ import annotations
 
@@ -60,13 +64,17 @@ class PlatformAgent(mesa.Agent):
             the charge level agents expect.
         reference_unit_share_cny: The same with the longer memory of the reference
             (CNY per period).
+        pool: The plan's pool (model/pool.py): its parameters and members.
+        params: The plan's parameters.
         charge_signal: What members know of the charges this period (`ChargeSignal`).
         announced_period / end_period: Closure announcement and last covered period.
         totals: Running totals of every account (CNY or people).
     """
 
-    def __init__(self, model, announced_period: int, end_period: int):
+    def __init__(self, model, pool, announced_period: int, end_period: int):
         super().__init__(model)
+        self.pool = pool
+        self.params = pool.params
         self.under_investigation: deque[ClaimCohort] = deque()
         self.pending_payouts_cny = 0.0
         self.pending_expected_payouts_cny = 0.0
@@ -84,7 +92,7 @@ class PlatformAgent(mesa.Agent):
 
     def cap_in_force(self, year: int) -> float:
         """Per-member annual cap in `year` (CNY per year; inf when none)."""
-        p = self.model.params
+        p = self.params
         return sharing.annual_cap_cny(year, p["annual_cap_cny"], p["annual_cap_first_year"], p["annual_cap_last_year"])
 
     def share_last_period_costs(self, period: int, year: int, new_year: bool) -> dict:
@@ -102,8 +110,8 @@ class PlatformAgent(mesa.Agent):
             same rule applied to the expectation of last period's benefits); and
             sharers (people).
         """
-        p = self.model.params
-        population = self.model.population
+        p = self.params
+        population = self.pool.population
         scale = self.model.people_per_agent
         fee = p["fee_rate"] * self.pending_payouts_cny
         shared_total = self.pending_payouts_cny + fee
@@ -141,7 +149,7 @@ class PlatformAgent(mesa.Agent):
         """The share per unit of weight as members weigh it (CNY): as charged, or with its
         one-to-one noise (`charge_signal_noise`). Once the platform pays every share the
         signal is zero whatever this returns (`_update_charge_signal`)."""
-        p = self.model.params
+        p = self.params
         scale = self.model.people_per_agent
         if p["charge_signal_noise"] == "simulated" or weight_total == 0:
             return unit_share_cny
@@ -150,7 +158,7 @@ class PlatformAgent(mesa.Agent):
 
     def _update_charge_signal(self, unit_share_cny: float, platform_pays_all: bool) -> None:
         """Smooth the share into the recent level and the reference; set what members see."""
-        p = self.model.params
+        p = self.params
         jump = leaving.share_jump(unit_share_cny, self.reference_unit_share_cny, p["noticeable_share_cny"])
         reference_before = self.reference_unit_share_cny
         memory = np.exp(-1.0 / p["charge_memory_periods"])
@@ -198,7 +206,7 @@ class PlatformAgent(mesa.Agent):
             )
         )
         announced = ClaimCohort()
-        lag = self.model.params["claim_announcement_lag_periods"]
+        lag = self.params["claim_announcement_lag_periods"]
         while self.under_investigation and (len(self.under_investigation) > lag or period >= self.end_period):
             announced += self.under_investigation.popleft()
         refunds = float(refunds_cny.sum() * scale)
@@ -221,7 +229,7 @@ class PlatformAgent(mesa.Agent):
         Returns:
             {"insurance_buyers": people, "insurance_buyers_members": people, "commission_revenue": CNY}.
         """
-        p = self.model.params
+        p = self.params
         scale = self.model.people_per_agent
         member_buyers = float(buyers_were_members.sum() * scale)
         commission = member_buyers * p["insurance_premium_cny"] * p["commission_rate"]
@@ -238,7 +246,7 @@ class PlatformAgent(mesa.Agent):
         Closure is announced next period and takes effect `closure_notice_periods` later;
         it never moves later than the dated closure.
         """
-        p = self.model.params
+        p = self.params
         self.peak_members = max(self.peak_members, members)
         if p["closure_rule"] == "date" or period + 1 >= self.announced_period:
             return

@@ -45,6 +45,7 @@ from huzhu.model.streams import AgentStreams, Stream
 from huzhu.model.threads import BLOCK_AGENTS
 
 NO_PERIOD = -1
+_NO_WORDS = np.zeros(4, dtype=np.uint64)  # a pass that draws nothing reads no generator
 #: Person-level arrays: the same in every plan of a model (`Population.another_plan`).
 _TRAITS = (
     "age_periods", "income_cny", "frailty", "perceived_frailty", "price_sensitivity", "credit_pass",
@@ -91,10 +92,15 @@ class Population:
         member_neighbours: Neighbours who are members now (int32).
         exited_neighbours: Neighbours out after a signal exit (int32; None unless
             threshold contagion).
+        member_elsewhere: Is a member of another platform's plan now (bool; set by the
+            model each period before the joining pass; all False in a one-plan model).
         oldest_age_periods: People age up to this age (half months): the plan's maximum
             age, or in a model of several plans the oldest any of them admits.
         launch_period: Model period in which the plan opens (its marketing and its
-            members' claim awareness run from it).
+            members' claim awareness run from it, and its streams are addressed by periods
+            since it: the modelled plan draws the same numbers in a market model as alone).
+        admits_chronic: The plan admits only those its health declaration finds with
+            chronic conditions (else only those it finds healthy).
         people_step: Whether this plan's last pass ages people and runs the insurance
             funnel (the model's first plan) or only checks the plan's maximum age.
     """
@@ -110,6 +116,7 @@ class Population:
         oldest_age_years: float | None = None,
         launch_period: int = 0,
         people_step: bool = True,
+        admits_chronic: bool = False,
     ):
         _check_chunk_size(chunk_size)
         p = self.params = params
@@ -117,6 +124,7 @@ class Population:
         self.chunk_size = chunk_size
         self.launch_period = launch_period
         self.people_step = people_step
+        self.admits_chronic = admits_chronic
         self.age_periods = traits["age_periods"]
         self.income_cny = traits["income_cny"]
         self.frailty = traits["frailty"]
@@ -155,6 +163,9 @@ class Population:
         self.exited_neighbours = np.zeros(n, dtype=np.int32) if threshold_model else None
         self.member_weight_total = 0.0  # sum of members' sharing weights, kept by `census`
         self.enrolled_by_family = np.zeros(n, dtype=bool)
+        # Set by a model of several platforms each period before its members join; zeros
+        # cost no memory until written (the operating system maps them on first write).
+        self.member_elsewhere = np.zeros(n, dtype=bool)
         self._age_order = None  # agents sorted by age, built on the first generation choice
         self.closure_news_periods = np.empty(0, dtype=np.int64)  # other platforms' closures, set by the model
         self._tables_period = None  # the period whose tables `_period_tables` holds
@@ -169,6 +180,8 @@ class Population:
         network_builder,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         oldest_age_years: float | None = None,
+        age_shift_periods: int = 0,
+        launch_period: int = 0,
     ):
         """Draw every agent's traits, chunk by chunk, then build the network.
 
@@ -180,6 +193,13 @@ class Population:
             oldest_age_years: People are drawn, and age, below this age (years); the
                 plan's `max_age_years` if None. A model of several plans draws its people
                 up to the oldest age any plan admits.
+            age_shift_periods: Ages are drawn as they are this many periods after the
+                start (half months): a market model, starting before the modelled plan's
+                launch, draws the people as they are at that launch, so the modelled plan
+                meets the same age pyramid as in a one-plan model. One younger than the
+                shift is not yet born at the start (a negative age), joins nothing and
+                counts nowhere until it has reached the plan's minimum age.
+            launch_period: The model period in which the plan opens.
         """
         _check_chunk_size(chunk_size)
         p = params
@@ -212,8 +232,9 @@ class Population:
                 return streams.normals(stream, 0, start, stop)
 
             s = slice(start, stop)
-            traits["age_periods"][s] = demography.draw_age_periods(
-                draw(Stream.AGE), p["age_pyramid"], max_age_periods, PERIODS_PER_YEAR
+            traits["age_periods"][s] = (
+                demography.draw_age_periods(draw(Stream.AGE), p["age_pyramid"], max_age_periods, PERIODS_PER_YEAR)
+                - age_shift_periods
             )
             income = p["income_median_cny"] * np.exp(p["income_sigma"] * normal(Stream.INCOME))
             traits["income_cny"][s] = income
@@ -240,9 +261,14 @@ class Population:
             order = _homophilous_order(traits, p, streams, chunk_size)
             for name, values in traits.items():
                 traits[name] = values[order]
-        return cls(p, streams, traits, network_builder, chunk_size, oldest_age_years=oldest_age_years)
+        return cls(
+            p, streams, traits, network_builder, chunk_size, oldest_age_years=oldest_age_years,
+            launch_period=launch_period,
+        )  # fmt: skip
 
-    def another_plan(self, params: dict, streams: AgentStreams, launch_period: int) -> Population:
+    def another_plan(
+        self, params: dict, streams: AgentStreams, launch_period: int, admits_chronic: bool = False
+    ) -> Population:
         """The same people towards another plan: traits, ages, insurance and the network
         are this population's arrays (shared, not copied); membership is the plan's own.
 
@@ -250,6 +276,8 @@ class Population:
             params: The plan's resolved parameters (its ages, benefits, wait, fee, ...).
             streams: The plan's own random streams (its members' decisions are its own).
             launch_period: The model period in which the plan opens.
+            admits_chronic: The plan admits those with chronic conditions, and only them
+                (`member_pass.may_join`).
         """
         traits = {name: getattr(self, name) for name in _TRAITS}
         if self.contagion_threshold is not None:
@@ -257,7 +285,7 @@ class Population:
         return type(self)(
             params, streams, traits, lambda n: self.network, self.chunk_size,
             oldest_age_years=self.oldest_age_periods / PERIODS_PER_YEAR, launch_period=launch_period,
-            people_step=False,
+            people_step=False, admits_chronic=admits_chronic,
         )  # fmt: skip
 
     def _tabulate_age_functions(self) -> None:
@@ -270,7 +298,8 @@ class Population:
             # Everyone carries the population's mean risk at the start, whatever the age.
             counts = np.zeros(len(grid_years), np.int64)
             for start, stop in self.chunks():
-                counts += np.bincount(self.age_periods[start:stop], minlength=len(grid_years))
+                ages = self.age_periods[start:stop]
+                counts += np.bincount(ages[ages >= 0], minlength=len(grid_years))
             incidence = np.full(len(grid_years), (counts * incidence).sum() / counts.sum())
         self.incidence_by_age = incidence
         self.benefit_by_age = valuation.benefit_cny(
@@ -409,6 +438,28 @@ class Population:
         self._add_to_neighbours(self.member_neighbours, idx, 1)
         return int(np.count_nonzero(returning))
 
+    def take_over(self, idx: np.ndarray, period: int, first_join_period: np.ndarray) -> None:
+        """Members of another plan of the platform move here covered, without a new wait
+        or health declaration (the elderly plan's transfer at its youngest age).
+
+        Args:
+            idx: Agents moving here, none of them a member here.
+            period: This period.
+            first_join_period: Each one's first join of the plan it leaves (periods): the
+                select effect of its health declaration runs from then, not from now.
+        """
+        if self.exited_neighbours is not None:
+            signalled = idx[(self.state[idx] == State.EXITED) & IS_SIGNAL_EXIT[self.exit_reason[idx]]]
+            self._add_to_neighbours(self.exited_neighbours, signalled, -1)
+        self.state[idx] = State.COVERED
+        self.join_period[idx] = period
+        self.first_join_period[idx] = np.where(
+            self.first_join_period[idx] == NO_PERIOD, first_join_period, self.first_join_period[idx]
+        )
+        self.paid_this_membership_cny[idx] = 0.0
+        self.enrolled_by_family[idx] = False
+        self._add_to_neighbours(self.member_neighbours, idx, 1)
+
     def leave(self, idx: np.ndarray, reason: ExitReason | np.ndarray, period: int) -> None:
         """Members at `idx` leave for `reason` (one code, or one per member)."""
         if not np.size(idx):
@@ -479,7 +530,7 @@ class Population:
         decay = np.float32(1.0) if no_decay else leaving.exposure_decay(self.params["contagion_decay_periods"])
         arrays, values = self.member_arrays(period), self.period_values(period, signal, cap_cny)
         partial = partial_sums(self.n_agents, len(member_pass.EXPECTED))
-        words = self.streams.words(Stream.MEMBERSHIP, period)
+        words = self.streams.words(Stream.MEMBERSHIP, period - self.launch_period)
         claimants, ill_in_waiting, leavers, reasons = [], [], [], []
         for start, stop in self.chunks():
             outcome = member_pass.decide_drawn(arrays, values, start, stop, words, partial, BLOCK_AGENTS, decay)
@@ -537,7 +588,7 @@ class Population:
             self.member_neighbours,
             self.contagion_threshold if threshold else unused.astype(np.float32),
             self.incidence_by_age, self.benefit_by_age, self.weight_by_age, self.join_propensity_by_age,
-            select_by_duration, awareness_by_age,
+            select_by_duration, awareness_by_age, self.member_elsewhere,
         )  # fmt: skip
 
     def _period_tables(self, period: int) -> tuple[np.ndarray, np.ndarray]:
@@ -594,9 +645,11 @@ class Population:
                 )
             ),
             word_of_mouth_rate=p["word_of_mouth_rate"],
+            multi_homing_propensity=p["multi_homing_propensity"],
             adult_age_periods=float(self.adult_age_periods),
             min_age_periods=float(self.min_age_periods),
             max_age_periods=float(self.max_age_periods),
+            admits_chronic=self.admits_chronic,
         )
 
     def decide_to_join(self, period: int, signal: ChargeSignal, cap_cny: float) -> tuple[int, int, int]:
@@ -612,7 +665,7 @@ class Population:
         """
         arrays, values = self.member_arrays(period), self.period_values(period, signal, cap_cny)
         joiners, enrolling, choice = [], [], []
-        words = self.streams.words(Stream.MEMBERSHIP, period)
+        words = self.streams.words(Stream.MEMBERSHIP, period - self.launch_period)
         for start, stop in self.chunks():
             decision, u_choice = member_pass.decide_to_join(
                 arrays, values, start, stop, words, self.params["family_enrolment_prob"], BLOCK_AGENTS
@@ -678,7 +731,7 @@ class Population:
         # The candidates are counted by age in one sequential pass; only the picked ones
         # are then looked up, in age order, among the agents of their age.
         may = self.may_join(slice(None), period)
-        candidates_by_age, agents_by_age = _count_by_age(self.age_periods, may, self.oldest_age_periods + 1)
+        candidates_by_age, agents_by_age, unborn = _count_by_age(self.age_periods, may, self.oldest_age_periods + 1)
         candidates_younger_than = np.concatenate([[0], np.cumsum(candidates_by_age)])
         low, high = joining.relative_age_window(
             self.age_periods[joiners], parent,
@@ -690,9 +743,8 @@ class Population:
         rank = position[found] - candidates_younger_than[age]
         in_order = np.lexsort((rank, age))
         picked = np.empty(found.size, dtype=np.int64)
-        picked[in_order] = _nth_of_age(
-            self._age_order, may, np.concatenate([[0], np.cumsum(agents_by_age)]), age[in_order], rank[in_order]
-        )
+        all_younger_than = unborn + np.concatenate([[0], np.cumsum(agents_by_age)])
+        picked[in_order] = _nth_of_age(self._age_order, may, all_younger_than, age[in_order], rank[in_order])
         relatives[found] = picked
         return relatives
 
@@ -725,44 +777,47 @@ class Population:
         buys if u / p_consider < p_buy; one already considering buys if u < p_buy.
 
         Returns:
-            (members who aged out (agents), for each buyer whether it was a member when
-            buying (bool), the census of the population after it (`census`), taken in the
-            same pass).
+            (members who aged out (agent indices), for each buyer whether it was a member
+            when buying (bool), the census of the population after it (`census`), taken in
+            the same pass).
         """
         were_members, aged_out = [], []
-        words = self.streams.words(Stream.INSURANCE, period)
+        # The funnel runs in the first plan's pass from its launch; before it, people only age.
+        funnel = self.people_step and period >= self.launch_period
+        words = self.streams.words(Stream.INSURANCE, period - self.launch_period) if funnel else _NO_WORDS
         census_partial = partial_sums(self.n_agents, len(census_totals.TOTALS))
         for start, stop in self.chunks():
             bought, member_aged_out = insurance_pass.age_then_consider_and_buy(
-                self, start, stop, words, census_partial, self.people_step
+                self, start, stop, words, census_partial, self.people_step, funnel
             )
             were_members.append(bought[bought != insurance_pass.NO_PURCHASE] == insurance_pass.BOUGHT_AS_MEMBER)
             aged_out.append(start + np.flatnonzero(member_aged_out))
         aged_out = np.concatenate(aged_out)
         self.leave(aged_out, ExitReason.AGED_OUT, period)  # their state is AGED_OUT already: the census stands
-        return len(aged_out), np.concatenate(were_members), self._keep(census_totals.totals_from(census_partial))
+        return aged_out, np.concatenate(were_members), self._keep(census_totals.totals_from(census_partial))
 
-    def close_plan(self, period: int) -> tuple[int, int]:
+    def close_plan(self, period: int, takeup: float) -> tuple[np.ndarray, np.ndarray]:
         """All members leave because the plan closed; each takes the commercial policy
-        offered at the closure with probability `closure_offer_takeup` (one uniform a member,
-        from its own stream) and is insured from then on, or goes without.
+        offered at the closure with probability `takeup` (one uniform a member, from its
+        own stream) and is insured from then on, or goes without.
 
         Returns:
-            (members who left, those of them who took the policy) (agents).
+            (members who left, those of them who took the policy) (agent indices, int32:
+            at 10^8 agents the members' indices take 4 bytes each).
         """
-        closed = took_policy = 0
-        takeup = self.params["closure_offer_takeup"]
-        for start, stop in self.chunks():  # a chunk at a time: at 10^8 agents the members' indices take a gigabyte
+        closed, took_policy = [], []
+        for start, stop in self.chunks():
             is_member = self.is_member(slice(start, stop))
-            members = start + np.flatnonzero(is_member)
+            members = (start + np.flatnonzero(is_member)).astype(np.int32)
             if takeup:
-                u = self.streams.uniforms(Stream.CLOSURE_OFFER, period, start, stop)[is_member]
+                u = self.streams.uniforms(Stream.CLOSURE_OFFER, period - self.launch_period, start, stop)[is_member]
                 takers = members[u < takeup]
                 self.insured[takers] = True
-                took_policy += len(takers)
+                took_policy.append(takers)
             self.leave(members, ExitReason.CLOSURE, period)
-            closed += len(members)
-        return closed, took_policy
+            closed.append(members)
+        empty = np.empty(0, np.int32)
+        return np.concatenate([empty, *closed]), np.concatenate([empty, *took_policy])
 
     def census(self) -> dict:
         """Counts and sums over the population at the end of a period (agents, per person).
@@ -784,14 +839,19 @@ class Population:
 
 
 @njit(cache=True)
-def _count_by_age(age_periods: np.ndarray, selected: np.ndarray, ages: int) -> tuple[np.ndarray, np.ndarray]:
-    """(selected agents, all agents) at each age 0..ages-1 (half months; int64)."""
+def _count_by_age(age_periods: np.ndarray, selected: np.ndarray, ages: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """(selected agents, all agents) at each age 0..ages-1 (half months; int64), and the
+    agents not yet born (negative ages, which sort before every age)."""
     selected_by_age = np.zeros(ages, dtype=np.int64)
     all_by_age = np.zeros(ages, dtype=np.int64)
+    unborn = 0
     for i in range(age_periods.size):
+        if age_periods[i] < 0:  # not yet born (a market model's early periods): never selected
+            unborn += 1
+            continue
         selected_by_age[age_periods[i]] += selected[i]
         all_by_age[age_periods[i]] += 1
-    return selected_by_age, all_by_age
+    return selected_by_age, all_by_age, unborn
 
 
 @njit(cache=True)

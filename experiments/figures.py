@@ -80,6 +80,54 @@ def overview_figure(table: pd.DataFrame, path: Path, title: str | None = None) -
 MAX_POINTS_DRAWN = 12  # beyond this, per-point series and dot plots become unreadable
 
 
+#: Line styles of the platforms in the market figure: told apart in grey scale too.
+_PLATFORM_STYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3)), (0, (8, 3)))
+
+
+def market_figure(plans: pd.DataFrame, industry: pd.DataFrame, path: Path, title: str | None = None) -> list[Path]:
+    """Two panels of a market run: members by platform and of any (each person once), and
+    the cost per member of each platform's first plan.
+
+    Args:
+        plans: `MutualAidModel.plan_results()`.
+        industry: `MutualAidModel.industry_results()`.
+        path: Output path; written as PNG and, beside it, PDF.
+        title: Optional figure title.
+
+    Returns:
+        The files written.
+    """
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(1, 2, figsize=(180 * MM, 70 * MM), sharex=True, constrained_layout=True)
+        ax = axes[0]
+        platforms = [key for key in dict.fromkeys(industry["platform"]) if key != "all"]
+        for k, platform in enumerate(platforms):
+            rows = industry[industry["platform"] == platform]
+            ax.plot(rows["date"], rows["members"] / 1e6, color="0.25", ls=_PLATFORM_STYLES[k % 7], lw=0.9,
+                    label=platform)  # fmt: skip
+        rows = industry[industry["platform"] == "all"]
+        ax.plot(rows["date"], rows["members"] / 1e6, color="C0", lw=1.6, label="any platform (people)")
+        ax.set_ylabel("members (million people)")
+        ax.set_title("a  Members by platform")
+        ax.legend(frameon=False, fontsize="small", ncol=2)
+        ax = axes[1]
+        for k, platform in enumerate(platforms):
+            first = plans[plans["platform"] == platform]
+            first = first[first["plan"] == first["plan"].iloc[0]]
+            per_year = first.groupby(pd.to_datetime(first["date"]).dt.year)["expected_share_per_member"].sum()
+            ax.plot(pd.to_datetime(per_year.index.astype(str) + "-07-01"), per_year.to_numpy(), color="0.25",
+                    ls=_PLATFORM_STYLES[k % 7], marker="o", ms=2.5, lw=0.9, label=platform)  # fmt: skip
+        ax.set_ylabel("expected share per member (CNY per year)")
+        ax.set_yscale("log")
+        ax.set_title("b  Cost of each platform's first plan")
+        for ax in axes:
+            ax.xaxis.set_major_locator(mdates.YearLocator())
+            ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+        if title:
+            fig.suptitle(title)
+        return save_figure(fig, path)
+
+
 def experiment_timeseries_figure(
     timeseries: pd.DataFrame, design: pd.DataFrame, path: Path, columns: tuple[str, ...], confidence: float = 0.95
 ) -> list[Path]:

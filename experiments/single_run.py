@@ -17,13 +17,17 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from huzhu.calibration.record import RECORD_FILE, record_comparison
-from huzhu.experiments.figures import overview_figure
+from huzhu.experiments.figures import market_figure, overview_figure
 from huzhu.experiments.provenance import environment
 from huzhu.model.model import VOLUNTARY_EXIT_COLUMNS, MutualAidModel
 
 TIMESERIES_FILE = "timeseries.csv"
 MANIFEST_FILE = "manifest.json"
 FIGURE_FILE = "overview.png"
+#: A market run's further files: every plan's table (long), the industry's members, a figure.
+PLANS_FILE = "plans.csv"
+INDUSTRY_FILE = "industry.csv"
+MARKET_FIGURE_FILE = "market.png"
 
 
 class OutputExistsError(FileExistsError):
@@ -77,7 +81,9 @@ def run_and_save(
     overwrite: bool = False,
 ) -> RunResult:
     """Run one model and write timeseries.csv, record.csv (the run against every
-    observation of the record, `huzhu.calibration.record`), manifest.json and overview.png/pdf.
+    observation of the record, `huzhu.calibration.record`), manifest.json and overview.png/pdf;
+    a market model (`market_scope="market"`) also plans.csv (every plan's table, long:
+    `MutualAidModel.plan_results`), industry.csv (`industry_results`) and market.png/pdf.
 
     Args:
         params: Parameter overrides.
@@ -114,6 +120,9 @@ def run_and_save(
         **environment(),
         "files": [TIMESERIES_FILE, RECORD_FILE, MANIFEST_FILE, FIGURE_FILE, FIGURE_FILE.replace(".png", ".pdf")],
     }
+    market = len(model.pools) > 1
+    if market:
+        manifest["files"] += [PLANS_FILE, INDUSTRY_FILE, MARKET_FIGURE_FILE, MARKET_FIGURE_FILE.replace(".png", ".pdf")]
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         _write_atomically(
@@ -126,6 +135,17 @@ def run_and_save(
             out_dir / FIGURE_FILE,
             title=f"huzhu, preset {preset}, {model.params['n_agents']:,} agents, seed {seed}",
         )
+        if market:
+            plans, industry = model.plan_results(), model.industry_results()
+            for name, frame in ((PLANS_FILE, plans), (INDUSTRY_FILE, industry)):
+                _write_atomically(
+                    out_dir / name,
+                    lambda f, frame=frame: frame.to_csv(f, index=False, float_format="%.10g", date_format="%Y-%m-%d"),
+                )
+            market_figure(
+                plans, industry, out_dir / MARKET_FIGURE_FILE,
+                title=f"huzhu market, preset {preset}, {model.params['n_agents']:,} agents, seed {seed}",
+            )  # fmt: skip
         # The manifest goes last: a folder with a manifest holds a complete run.
         _write_atomically(out_dir / MANIFEST_FILE, lambda f: json.dump(manifest, f, indent=2))
     return RunResult(table=table, record=record, manifest=manifest, out_dir=out_dir)

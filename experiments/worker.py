@@ -84,7 +84,9 @@ def execute(task: RunTask) -> RunOutcome:
     try:
         model = MutualAidModel(preset=task.preset, rng=task.seed, **task.params)
         table = model.run()
-        summary = summarise_run(table, model.platform.announced_period, task.summaries)
+        # The table's rows start at the modelled plan's launch (a market model starts earlier).
+        announced_row = model.platform.announced_period - model.pool.launch_period
+        summary = summarise_run(table, announced_row, task.summaries)
         series = None
         if task.timeseries:
             series = table.loc[:, list(task.timeseries)]

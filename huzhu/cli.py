@@ -192,6 +192,29 @@ def _parser() -> argparse.ArgumentParser:
     _executor_arguments(calibrate)
     calibrate.set_defaults(handler=_calibrate)
 
+    calibrate_market = commands.add_parser(
+        "calibrate-market",
+        help="fit the market's other plans to their record to 2020",
+        description="Fit each competitor's marketing reach, Waterdrop's incidence factor and the elderly and "
+        "chronic-disease plans' incidence factors to their record up to 2020-12-31 (huzhu.calibration.market), "
+        "with the xianghubao preset's behaviour. Writes OUT (the calibration a market model reads with "
+        "market_calibration='shipped', when OUT is data/market_calibration.json) and OUT's fit table beside it "
+        "(.csv), and prints the fit.",
+    )
+    calibrate_market.add_argument("--agents", type=int, default=200_000, metavar="N", help="agents a run (200000)")
+    calibrate_market.add_argument("--seed", type=int, default=1, metavar="S", help="seed of every run (1)")
+    calibrate_market.add_argument(
+        "--iterations", type=int, default=14, metavar="K", help="golden-section steps of the one-value fits (14)"
+    )
+    calibrate_market.add_argument(
+        "--waterdrop-evaluations", type=int, default=40, metavar="K", help="runs of Waterdrop's two-value fit (40)"
+    )
+    calibrate_market.add_argument(
+        "--out", type=Path, required=True, metavar="FILE", help="the calibration file to write (JSON)"
+    )
+    calibrate_market.add_argument("--quiet", action="store_true", help="no progress bar")
+    calibrate_market.set_defaults(handler=_calibrate_market)
+
     forecast = commands.add_parser(
         "forecast",
         help="run the calibrated parameter sets beyond the data, with prediction intervals",
@@ -341,6 +364,34 @@ def _start_values(pairs: list[str]) -> dict[str, float]:
         except ValueError:
             raise ValueError(f"--start {pair!r}: expected NAME=NUMBER") from None
     return values
+
+
+def _calibrate_market(args: argparse.Namespace) -> int:
+    import json
+    import time
+
+    from tqdm import tqdm
+
+    from huzhu.calibration.market import calibrate_market
+    from huzhu.experiments.provenance import environment
+
+    if args.agents < 1000 or args.iterations < 0 or args.waterdrop_evaluations < 3:
+        raise ValueError("--agents must be at least 1000, --iterations at least 0, --waterdrop-evaluations at least 3")
+    started = time.perf_counter()
+    with tqdm(total=args.iterations + 2 + args.waterdrop_evaluations, desc="calibrate-market", unit="run",
+              disable=args.quiet) as bar:  # fmt: skip
+        calibration, fit = calibrate_market(
+            args.agents, args.seed, args.iterations, args.waterdrop_evaluations,
+            progress=lambda done, _total: bar.update(done - bar.n),
+        )  # fmt: skip
+    calibration["provenance"] = {"wall_time_s": round(time.perf_counter() - started, 1), **environment()}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(calibration, indent=2) + "\n")
+    fit_file = args.out.with_suffix(".csv")
+    fit.to_csv(fit_file, index=False)
+    print(fit.drop(columns="source").to_string(index=False))
+    print(f"huzhu calibrate-market: wrote {args.out} and {fit_file}")
+    return 0
 
 
 def _calibrate(args: argparse.Namespace) -> int:

@@ -67,3 +67,18 @@ def draw_age_periods(uniforms: np.ndarray, pyramid: str, max_age_periods: int, p
     cumulative = np.concatenate(([0.0], np.cumsum(shares)))
     ages = np.interp(uniforms, cumulative, edges * periods_per_year)
     return np.minimum(ages.astype(np.int64), max_age_periods - 1).astype(np.int16)
+
+
+def people_below(pyramid: str, age_years: float) -> float:
+    """Share of the people of `pyramid` younger than `age_years` (1; for the uniform
+    pyramid, which has no oldest age, `age_years` itself, in years: only ratios of it mean
+    anything)."""
+    if pyramid == "uniform":
+        return float(age_years)
+    edges, shares = INTERNET_USERS_2020_EDGES_YEARS, INTERNET_USERS_2020_SHARES
+    if pyramid != "internet_users_2020":
+        raise ValueError(f"age_pyramid={pyramid!r} is not allowed: one of {', '.join(AGE_PYRAMIDS)}")
+    if not 0.0 <= age_years <= edges[-1]:
+        raise ValueError(f"age_years={age_years:g} is not allowed: 0 to the pyramid's oldest age {edges[-1]:g}")
+    covered = np.clip((age_years - edges[:-1]) / (edges[1:] - edges[:-1]), 0.0, 1.0)
+    return float((shares * covered).sum())

@@ -40,12 +40,18 @@ _PLAN_FIELDS = {
     "fee_rate": float,
     "periods_per_month": int,
     "transfer_from": str,
+    "incidence_factor": float,
+    "admits": str,
 }
 _PLAN_REQUIRED = ("name", "launch", "entry_ages_years", "benefit_cny", "waiting_days", "fee_rate", "periods_per_month")
 _UNSOURCED = ("name", "plans")  # a name needs no source; `plans` is a table of plans
 _OLDEST_AGE_YEARS = 120.0
 _LONGEST_WAIT_DAYS = 3650
 _CADENCES = (1, 2, 4)  # sharing periods a month
+#: Whom a plan's health declaration admits: those it finds healthy, or those with the
+#: chronic conditions other plans' declarations turn away.
+ADMITS = ("declared_healthy", "chronic_conditions")
+_LARGEST_INCIDENCE_FACTOR = 10.0
 
 
 class MarketError(ValueError):
@@ -69,6 +75,10 @@ class Plan:
         periods_per_month: Sharing periods a month (1/month).
         transfer_from: Key of the platform's plan whose members move here at this plan's
             youngest age without a new wait (None: none do).
+        incidence_factor: The plan's claim incidence as a multiple of the critical-illness
+            incidence the model's parameters give (1; 1 when not given).
+        admits: Whom its health declaration admits (`ADMITS`; "declared_healthy" when
+            not given).
         sources: Source of each field.
     """
 
@@ -82,7 +92,14 @@ class Plan:
     fee_rate: float
     periods_per_month: int
     transfer_from: str | None = None
+    incidence_factor: float = 1.0
+    admits: str = "declared_healthy"
     sources: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def full_key(self) -> str:
+        """ "platform.plan", the plan's key across the market."""
+        return f"{self.platform}.{self.key}"
 
     @property
     def waiting_periods(self) -> int:
@@ -238,6 +255,15 @@ def _plan(platform_key: str, key: str, table, platform_values: dict) -> Plan:
             f"{where}, field 'periods_per_month': {values['periods_per_month']} is not allowed: one of "
             f"{list(_CADENCES)}"
         )
+    factor = values.get("incidence_factor", 1.0)
+    if not (math.isfinite(factor) and 0.0 <= factor <= _LARGEST_INCIDENCE_FACTOR):
+        raise MarketError(
+            f"{where}, field 'incidence_factor': {factor} is not allowed: 0 to {_LARGEST_INCIDENCE_FACTOR:g} "
+            "(multiple of the critical-illness incidence)"
+        )
+    admits = values.get("admits", "declared_healthy")
+    if admits not in ADMITS:
+        raise MarketError(f"{where}, field 'admits': {admits!r} is not allowed: one of {list(ADMITS)}")
     return Plan(
         platform=platform_key,
         key=key,
@@ -249,6 +275,8 @@ def _plan(platform_key: str, key: str, table, platform_values: dict) -> Plan:
         fee_rate=values["fee_rate"],
         periods_per_month=values["periods_per_month"],
         transfer_from=values.get("transfer_from"),
+        incidence_factor=factor,
+        admits=admits,
         sources=sources,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import mesa
@@ -9,86 +10,46 @@ import numpy as np
 import pandas as pd
 
 from huzhu.agents.member import MemberAgent
-from huzhu.agents.platform import PlatformAgent
 from huzhu.agents.population import DEFAULT_CHUNK_SIZE, Population
-from huzhu.agents.states import VOLUNTARY_EXIT_REASONS, ExitReason
+from huzhu.agents.states import VOLUNTARY_EXIT_REASONS, State
 from huzhu.model.calendar import Calendar
 from huzhu.model.market import MODELLED_PLATFORM, load_market
 from huzhu.model.network import build_network
-from huzhu.model.parameters import resolve_parameters
+from huzhu.model.parameters import ParameterError, resolve_parameters
+from huzhu.model.plans import PlanSetup, oldest_age_years, people_reached, plan_setups
+from huzhu.model.pool import EXIT_COLUMNS, REPORTED_COLUMNS, Pool
 from huzhu.model.presets import preset_overrides
-from huzhu.model.streams import AgentStreams
+from huzhu.model.streams import AgentStreams, Stream
 from huzhu.model.threads import threads_from_environment
 
 MEMBER_OBJECTS_MAX = 50_000  # above this, MemberAgent views are made on demand only
+NEVER = 1 << 30  # the period of a closure beyond the run: never reached
 
-EXIT_COLUMNS = {
-    ExitReason.PRICE: "exits_price",
-    ExitReason.CONTAGION: "exits_contagion",
-    ExitReason.OTHER: "exits_other",
-    ExitReason.ILL_IN_WAITING: "exits_ill_in_waiting",
-    ExitReason.CLOSURE: "exits_closure",
-}
+__all__ = ["EXIT_COLUMNS", "REPORTED_COLUMNS", "VOLUNTARY_EXIT_COLUMNS", "MutualAidModel"]
 VOLUNTARY_EXIT_COLUMNS = tuple(EXIT_COLUMNS[reason] for reason in VOLUNTARY_EXIT_REASONS)
-
-#: Columns of `MutualAidModel.datacollector`'s model DataFrame; counts are people,
-#: amounts CNY, all for the period of the row unless named cumulative.
-REPORTED_COLUMNS = (
-    "period",
-    "date",
-    "members",
-    "sharers",
-    "waiting",
-    "covered",
-    "joins",
-    "joins_family",
-    "rejoins",
-    "exits",
-    *EXIT_COLUMNS.values(),
-    "aged_out",
-    "claims",
-    "claims_family",
-    "cases_announced",
-    "payouts",
-    "refunds",
-    "shared_total",
-    "share_per_member",
-    "expected_cost_per_member",
-    "collected",
-    "fee_revenue",
-    "platform_subsidy",
-    "cap_subsidy",
-    "cumulative_aided",
-    "adverse_selection_index",
-    "mean_member_age",
-    "consider_rate_members",
-    "consider_rate_nonmembers",
-    "insurance_buyers",
-    "insurance_buyers_members",
-    "commission_revenue",
-    "closure_took_policy",
-    # Poisson-free counterparts of the claim accounts: the same rules applied to the
-    # expectation of each period's claims given who is covered (calibration targets).
-    "expected_claims",
-    "expected_claims_family",
-    "expected_cases_announced",
-    "expected_cumulative_aided",
-    "expected_shared_total",
-    "expected_share_per_member",
-    "expected_fee_revenue",
-)
+#: Columns of `MutualAidModel.industry_results()`.
+INDUSTRY_COLUMNS = ("period", "date", "platform", "members")
 
 
 class MutualAidModel(mesa.Model):
     """Xianghubao-style online mutual aid: members join, share, claim, leave.
 
-    One step is one sharing period (half a month) from the launch date to closure;
-    `running` turns false after the settlement period that follows closure.
+    One step is one sharing period (half a month). By default the model runs one pool,
+    Xianghubao's critical-illness plan, from its launch; with `market_scope="market"` it
+    runs every plan of data/market.toml over the same people from the first launch (each
+    plan's pool in `pools`, the modelled plan first). `running` turns false after the
+    settlement period that follows the modelled plan's closure.
 
     Args:
         preset: Name of a parameter preset (see `huzhu.model.presets.PRESETS`) applied
             before the keyword parameters.
         rng: Seed or numpy Generator (Mesa's convention).
+        chunk_size: Agents per chunk of the vectorised passes; results do not depend on it.
+        market_file: The market a market model runs (a TOML file as data/market.toml,
+            which is the default; `huzhu.model.market.load_market`).
+        plan_overrides: Per "platform.plan" of a market model, values that replace the
+            market calibration's (`huzhu.model.plans.PLAN_OVERRIDES`: marketing reach,
+            incidence factor).
         **params: Any parameter of `huzhu.model.parameters.PARAMETERS`.
 
     The compiled passes run on the threads `HUZHU_THREADS` names (model/threads.py);
@@ -96,45 +57,91 @@ class MutualAidModel(mesa.Model):
 
     Raises:
         ParameterError: On an unknown parameter or a value that is not allowed.
+        MarketError: On a malformed market file.
         ValueError: `HUZHU_THREADS` is set to anything but a thread count.
     """
 
-    def __init__(self, *, preset: str = "default", rng=None, chunk_size: int = DEFAULT_CHUNK_SIZE, **params: Any):
+    def __init__(
+        self,
+        *,
+        preset: str = "default",
+        rng=None,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        market_file: str | Path | None = None,
+        plan_overrides: dict[str, dict[str, float]] | None = None,
+        **params: Any,
+    ):
         threads_from_environment()
         super().__init__(rng=rng)
         self.preset = preset
         self.params = resolve_parameters({**preset_overrides(preset), **params})
         p = self.params
-        self.people_per_agent = p["population"] / p["n_agents"]
-        self.calendar = Calendar(p["launch_date"])
+        setups = plan_setups(p, market_file, plan_overrides=plan_overrides)
+        if len(setups) > 1 and p["engine"] == "agents":
+            raise ParameterError(
+                "engine='agents' runs one plan: allowed with market_scope='one_plan' (the market needs 'vectorised')"
+            )
+        oldest = oldest_age_years(setups)
+        self.people_per_agent = people_reached(p, oldest) / p["n_agents"]
+        self.calendar = Calendar(min(setup.launch for setup in setups))
         self.period = 0
         # Every draw of the run is addressed by (stream, period, agent) from this root.
         self.streams = AgentStreams(np.random.SeedSequence(int(self.rng.integers(2**63))))
-        self.population = Population.create(p, self.streams, self._build_network, chunk_size)
-        self.population.closure_news_periods = self._closures_elsewhere()
-        self.platform = PlatformAgent(
-            self,
-            announced_period=self.calendar.period_of(p["closure_announced_date"]),
-            end_period=self.calendar.period_of(p["closure_date"]),
-        )
+        people = Population.create(
+            p, self.streams, self._build_network, chunk_size,
+            oldest_age_years=None if len(setups) == 1 else oldest,
+            age_shift_periods=self.calendar.period_of(p["launch_date"]),
+            launch_period=self.calendar.period_of(p["launch_date"]),
+        )  # fmt: skip
+        self.pools = [self._pool(setups[0], people)]
+        for setup in setups[1:]:
+            launch = self.calendar.period_of(setup.launch)
+            population = people.another_plan(
+                setup.params, self.streams.for_plan(setup.key), launch, admits_chronic=setup.admits_chronic
+            )
+            self.pools.append(self._pool(setup, population))
+        self._transfers = {
+            setup.key: [pool for pool in self.pools if pool.setup.transfer_from == setup.key] for setup in setups
+        }
+        for pool in self.pools:
+            pool.population.closure_news_periods = self._closures_elsewhere(pool)
+        self._industry_rows: list[dict[str, Any]] = []
         self._members_by_index: dict[int, MemberAgent] = {}
         if p["engine"] == "agents" or p["n_agents"] <= MEMBER_OBJECTS_MAX:
             for i in range(p["n_agents"]):
                 self._members_by_index[i] = MemberAgent(self, i)
-        self.tally: dict[str, Any] = {}
         self.datacollector = mesa.DataCollector(model_reporters={c: _reporter(c) for c in REPORTED_COLUMNS})
 
-    def _closures_elsewhere(self) -> np.ndarray:
-        """Periods in which the market's other platforms closed (data/market.toml), whose
-        news draws attention to the charge under the salience rule; read only when that
-        news has an effect, so no run without it depends on the market file."""
+    def _pool(self, setup: PlanSetup, population: Population) -> Pool:
+        period_of = self.calendar.period_of
+        return Pool(
+            self,
+            setup,
+            population,
+            launch_period=period_of(setup.launch),
+            announced_period=NEVER if setup.announced is None else period_of(setup.announced),
+            end_period=NEVER if setup.closure is None else period_of(setup.closure),
+        )
+
+    def _closures_elsewhere(self, pool: Pool) -> np.ndarray:
+        """Periods in which platforms other than the pool's closed, whose news draws
+        attention to the charge under the salience rule. In a one-plan model the market
+        file gives them, read only when that news has an effect, so no run without it
+        depends on the market file; in a market model the other pools' closures do."""
         if not self.params["closure_news_attention"]:
             return np.empty(0, dtype=np.int64)
-        closures = [
-            self.calendar.period_of(platform.closure)
-            for key, platform in load_market().items()
-            if key != MODELLED_PLATFORM and platform.closure is not None
-        ]
+        if len(self.pools) > 1:
+            closures = {
+                other.platform_key: other.platform.end_period
+                for other in self.pools
+                if other.platform_key != pool.platform_key and other.platform.end_period != NEVER
+            }.values()
+        else:
+            closures = [
+                self.calendar.period_of(platform.closure)
+                for key, platform in load_market().items()
+                if key != MODELLED_PLATFORM and platform.closure is not None
+            ]
         return np.array(sorted(closures), dtype=np.int64)
 
     def _build_network(self, n_agents: int):
@@ -143,84 +150,201 @@ class MutualAidModel(mesa.Model):
             p["network_type"], n_agents, p["mean_degree"], p["rewiring_prob"], self.streams, p["network_generator"]
         )
 
+    # ---------------------------------------------------------------- the modelled plan
+    @property
+    def pool(self) -> Pool:
+        """The modelled plan's pool (Xianghubao's critical-illness plan)."""
+        return self.pools[0]
+
+    @property
+    def population(self):
+        """The modelled plan's members among the people (`Population`)."""
+        return self.pools[0].population
+
+    @property
+    def platform(self):
+        """The modelled plan's books (`PlatformAgent`)."""
+        return self.pools[0].platform
+
+    @property
+    def tally(self) -> dict[str, Any]:
+        """The modelled plan's accounts this period (`REPORTED_COLUMNS`)."""
+        return self.pools[0].tally
+
     # ---------------------------------------------------------------- schedule
     def step(self) -> None:
-        """One sharing period (half a month), in the order of docs/ODD.md section 3."""
+        """One sharing period (half a month), in the order of docs/ODD.md section 3; every
+        open pool takes each step before any takes the next."""
         if not self.running:
             return
-        self._open_period()
-        self.share_last_period_costs()
-        if self.period > self.platform.end_period:
-            self._settle()
-            return
-        census = None
+        period, date = self.period, self.calendar.date(self.period)
+        pools = [pool for pool in self.pools if pool.is_open(period)]
+        for pool in pools:
+            pool.open_period(period, date)
+            pool.share_last_period_costs(period, date.year)
+        for pool in pools:
+            if pool.is_settling(period):  # the platform has paid the last shares
+                pool.record()
+                pool.settled = True
+        active = [pool for pool in pools if not pool.settled]
+        censuses: dict[str, dict | None] = {}
         if self.params["engine"] == "agents":
-            self.step_each_agent()
+            if active:
+                self.step_each_agent()
         else:
-            self.population.complete_waiting_periods(self.period)
-            self.fall_ill_then_decide_to_stay()
-            self.decide_to_join()
-            census = self.age_then_cross_sell()
-        if self.close_if_due():
-            census = None  # taken before the members left: count again
-        self._record_period(census)
-        self.platform.review_closure(self.period, self.tally["members"])
+            for pool in active:
+                pool.complete_waiting_periods(period)
+                pool.fall_ill_then_decide_to_stay(period, date.year)
+            self._mark_members_elsewhere(active)
+            for pool in active:
+                pool.decide_to_join(period, date.year)
+            censuses = self.age_then_cross_sell(period, active)
+        self._close_due(period, active, censuses)
+        for pool in active:
+            row = pool.record(censuses.get(pool.key))
+            pool.platform.review_closure(period, row["members"])
+        if len(self.pools) > 1:
+            self._record_industry(period, date)
+        if self.pool in pools:
+            self.datacollector.collect(self)
+        self.running = not self.pool.settled
         self.period += 1
 
-    def share_last_period_costs(self) -> None:
-        """The platform splits last period's benefits and the fee on them among today's members."""
-        date = self.calendar.date(self.period)
-        new_year = self.period == 0 or self.calendar.date(self.period - 1).year != date.year
-        self.tally.update(self.platform.share_last_period_costs(self.period, date.year, new_year))
+    def age_then_cross_sell(self, period: int, active: list[Pool]) -> dict[str, dict | None]:
+        """Everyone ages half a month and passes through the insurance funnel (in the first
+        pool's pass, which runs every period); members reaching a plan's maximum age leave
+        it, and some move to the plan that takes them over. Returns each active pool's
+        census, None where it must be taken again."""
+        censuses: dict[str, dict | None] = {}
+        first = self.pools[0]
+        # The first pool ages people from the model's first period, before it opens, to
+        # the last before its settlement, which ends the run.
+        people_step = [] if first.settled else [first]
+        for pool in dict.fromkeys([*people_step, *active]):
+            census, aged_out = pool.age_then_cross_sell(period)
+            censuses[pool.key] = census
+            for target in self._transfers[pool.key] if len(aged_out) else ():
+                if target in active and target.takes_members(period):
+                    moved = self._transfer(pool, target, aged_out, period)
+                    pool.tally["transfers_out"] += moved
+                    target.tally["transfers_in"] += moved
+                    if target.key in censuses:  # counted before the transfer
+                        censuses[target.key] = None
+        return censuses
 
-    def fall_ill_then_decide_to_stay(self) -> None:
-        """Members fall ill (the covered are paid, the waiting refunded); the others weigh
-        charges, churn and neighbours' exits, and some leave."""
-        cap = self.platform.cap_in_force(self.calendar.date(self.period).year)
-        events = self.population.fall_ill_then_decide_to_stay(self.period, self.platform.charge_signal, cap)
-        self.tally.update(
-            self.platform.pay_claims(
-                self.period,
-                events["benefits_cny"],
-                events["refunds_cny"],
-                events["expected_claims"],
-                events["expected_benefits_cny"],
-            )
-        )
-        self.tally["claims"] = len(events["claimants"])
-        self.tally["claims_family"] = int(np.count_nonzero(self.population.enrolled_by_family[events["claimants"]]))
-        self.tally["expected_claims_family"] = events["expected_claims_family"] * self.people_per_agent
-        self._count_exits(np.full(len(events["ill_in_waiting"]), ExitReason.ILL_IN_WAITING))
-        self._count_exits(events["exit_reasons"])
-        self._record_expected_cost(events["expected_benefits_cny"])
+    def _transfer(self, source: Pool, target: Pool, aged_out: np.ndarray, period: int) -> int:
+        """Members of `source` who have just aged out move to `target` covered, each with
+        probability `plan_transfer_takeup` (one uniform each, `Stream.PLAN_TRANSFER` of
+        the target's streams). Returns how many moved (agents)."""
+        takeup = self.params["plan_transfer_takeup"]
+        if not len(aged_out) or not takeup:
+            return 0
+        target_population = target.population
+        movers = aged_out[_uniform_at(target_population, Stream.PLAN_TRANSFER, period, aged_out) < takeup]
+        state = target_population.state[movers]
+        movers = movers[(state != State.WAITING) & (state != State.COVERED)]
+        target_population.take_over(movers, period, source.population.first_join_period[movers])
+        return len(movers)
 
-    def _record_expected_cost(self, expected_benefits_cny: float) -> None:
-        """Poisson-free counterpart of next period's share: this period's cover cost per member."""
-        if self.tally["sharers"]:
-            expected = (1 + self.params["fee_rate"]) * expected_benefits_cny * self.people_per_agent
-            self.tally["expected_cost_per_member"] = expected / self.tally["sharers"]
+    def _close_due(self, period: int, active: list[Pool], censuses: dict[str, dict | None]) -> None:
+        """Pools in their last covered period close: every member leaves, some take the
+        offered policy, some join another platform (`closure_switch_prob`); the census of
+        each pool the members left or joined is taken again."""
+        closing = [pool for pool in active if period == pool.platform.end_period]
+        for pool in closing:
+            closed, took_policy = pool.close(period)
+            censuses[pool.key] = None
+            if len(self.pools) > 1:
+                self._after_closure(pool, closed, took_policy, period, active, closing, censuses)
 
-    def decide_to_join(self) -> None:
-        """Eligible outsiders join, until the closure is announced."""
-        if self.period >= self.platform.announced_period:
+    def _after_closure(
+        self,
+        pool: Pool,
+        closed: np.ndarray,
+        took_policy: np.ndarray,
+        period: int,
+        active: list[Pool],
+        closing: list[Pool],
+        censuses: dict[str, dict | None],
+    ) -> None:
+        """Where a closed pool's members go: those who took the policy are insured; of the
+        others, those still members of another open platform stay there; the rest join
+        another open platform with probability `closure_switch_prob`, choosing among the
+        platforms taking members with weight 1 + their neighbours there (what they see on
+        their phone, and their friends), if it admits them; else they leave mutual aid."""
+        open_elsewhere = [
+            other for other in active
+            if other not in closing and other.platform_key != pool.platform_key and other.takes_members(period)
+        ]  # fmt: skip
+        rest = np.setdiff1d(closed, took_policy, assume_unique=True)
+        elsewhere = np.zeros(len(rest), dtype=bool)
+        for other in active:
+            if other not in closing and other.platform_key != pool.platform_key:
+                elsewhere |= other.population.is_member(rest)
+        pool.tally["closure_member_elsewhere"] = int(np.count_nonzero(elsewhere))
+        candidates = rest[~elsewhere]
+        switch_prob = self.params["closure_switch_prob"]
+        if not switch_prob or not open_elsewhere or not len(candidates):
             return
-        cap = self.platform.cap_in_force(self.calendar.date(self.period).year)
-        joins = self.population.decide_to_join(self.period, self.platform.charge_signal, cap)
-        self.tally["joins"], self.tally["joins_family"], self.tally["rejoins"] = joins
+        u = _uniform_at(pool.population, Stream.CLOSURE_SWITCH, period, candidates)
+        switching = candidates[u < switch_prob]
+        u_choice = (u[u < switch_prob] / switch_prob)[:, None]
+        weights = np.stack([1.0 + other.population.member_neighbours[switching] for other in open_elsewhere], axis=1)
+        cumulative = np.cumsum(weights, axis=1)
+        choice = (u_choice * cumulative[:, -1:] >= cumulative).sum(axis=1)
+        switched = 0
+        for k, other in enumerate(open_elsewhere):
+            chosen = switching[choice == k]
+            chosen = chosen[other.population.may_join(chosen, period)]
+            if len(chosen):
+                other.population.enter(chosen.astype(np.int64), period)
+                other.tally["joins"] += len(chosen)
+                censuses[other.key] = None
+                switched += len(chosen)
+        pool.tally["closure_switched"] = switched
 
-    def age_then_cross_sell(self) -> dict:
-        """Everyone ages half a month (members reaching the maximum age leave); then agents
-        come to consider and buy commercial insurance and the platform books commission.
-        Returns the census taken in the same pass (`Population.census`)."""
-        self.tally["aged_out"], buyers_were_members, census = self.population.age_then_consider_and_buy_insurance(
-            self.period
-        )
-        self.tally.update(self.platform.sell_insurance(buyers_were_members))
-        return census
+    def _mark_members_elsewhere(self, active: list[Pool]) -> None:
+        """Before the joining passes of a market model: who is a member of a platform
+        other than each pool's (`member_elsewhere`), read when `multi_homing_propensity`
+        is below 1."""
+        if len(self.pools) == 1 or self.params["multi_homing_propensity"] == 1.0:
+            return
+        platforms = {pool.platform_key for pool in active}
+        for start, stop in self.population.chunks():
+            chunk = slice(start, stop)
+            member_of = {key: np.zeros(stop - start, dtype=bool) for key in platforms}
+            for pool in active:
+                member_of[pool.platform_key] |= pool.population.is_member(chunk)
+            platforms_held = np.sum(list(member_of.values()), axis=0, dtype=np.int8)
+            for pool in active:
+                pool.population.member_elsewhere[chunk] = platforms_held > member_of[pool.platform_key]
+
+    def _record_industry(self, period: int, date) -> None:
+        """People who are members of at least one plan, of each platform and of any,
+        each counted once (`industry_results`)."""
+        open_pools = [pool for pool in self.pools if pool.rows and pool.rows[-1]["period"] == period]
+        counts = {key: 0 for key in dict.fromkeys(pool.platform_key for pool in open_pools)}
+        anywhere = 0
+        for start, stop in self.population.chunks():
+            chunk = slice(start, stop)
+            member_any = np.zeros(stop - start, dtype=bool)
+            for key in counts:
+                member_of = np.zeros(stop - start, dtype=bool)
+                for pool in open_pools:
+                    if pool.platform_key == key:
+                        member_of |= pool.population.is_member(chunk)
+                counts[key] += int(np.count_nonzero(member_of))
+                member_any |= member_of
+            anywhere += int(np.count_nonzero(member_any))
+        timestamp = pd.Timestamp(date)
+        scale = self.people_per_agent
+        for key, count in {**counts, "all": anywhere}.items():
+            self._industry_rows.append({"period": period, "date": timestamp, "platform": key, "members": count * scale})
 
     def step_each_agent(self) -> None:
-        """Reference path: every MemberAgent runs its own period, in random order (Mesa's
-        `shuffle_do`), then the platform books what they did."""
+        """Reference path (one plan): every MemberAgent runs its own period, in random
+        order (Mesa's `shuffle_do`), then the platform books what they did."""
+        pool = self.pool
         self.period_events = {
             "benefits_cny": [], "refunds_cny": [], "exit_reasons": [], "buyers_were_members": [],
             "expected_claims": 0.0, "expected_benefits_cny": 0.0, "expected_claims_family": 0.0, "claims_family": 0,
@@ -228,88 +352,24 @@ class MutualAidModel(mesa.Model):
         }  # fmt: skip
         self.agents_by_type[MemberAgent].shuffle_do("step")
         events = self.period_events
-        self.tally.update(
-            self.platform.pay_claims(
-                self.period,
-                np.array(events["benefits_cny"]),
-                np.array(events["refunds_cny"]),
-                events["expected_claims"],
-                events["expected_benefits_cny"],
-            )
+        pool.book_claims(
+            self.period,
+            np.array(events["benefits_cny"]),
+            np.array(events["refunds_cny"]),
+            events["expected_claims"],
+            events["expected_benefits_cny"],
+            claims_family=events["claims_family"],
+            expected_claims_family=events["expected_claims_family"],
         )
-        self.tally["claims"] = len(events["benefits_cny"])
-        self.tally["claims_family"] = events["claims_family"]
-        self.tally["expected_claims_family"] = events["expected_claims_family"] * self.people_per_agent
-        self._count_exits(np.array(events["exit_reasons"], dtype=np.int8))
-        self._record_expected_cost(events["expected_benefits_cny"])
+        pool.count_exits(np.array(events["exit_reasons"], dtype=np.int8))
         for column in ("joins", "joins_family", "rejoins", "aged_out"):
-            self.tally[column] = events[column]
-        self.tally.update(self.platform.sell_insurance(np.array(events["buyers_were_members"], dtype=bool)))
+            pool.tally[column] = events[column]
+        pool.tally.update(self.platform.sell_insurance(np.array(events["buyers_were_members"], dtype=bool)))
 
     @property
     def date(self):
         """Start date of the current period."""
         return self.calendar.date(self.period)
-
-    def close_if_due(self) -> bool:
-        """In the last covered period every member leaves, some taking the policy offered.
-        Returns whether they did."""
-        if self.period != self.platform.end_period:
-            return False
-        closed, took_policy = self.population.close_plan(self.period)
-        self._count_exits(np.full(closed, ExitReason.CLOSURE))
-        self.tally["closure_took_policy"] = took_policy
-        return True
-
-    def _settle(self) -> None:
-        """Settlement after closure: the platform has paid the last shares; the run ends."""
-        self._record_period()
-        self.running = False
-        self.period += 1
-
-    # ---------------------------------------------------------------- bookkeeping
-    def _open_period(self) -> None:
-        """A fresh tally for the period: every reported column at zero."""
-        self.tally = {c: 0 for c in REPORTED_COLUMNS}
-        self.tally.update(period=self.period, date=pd.Timestamp(self.calendar.date(self.period)))
-
-    def _count_exits(self, reasons: np.ndarray) -> None:
-        for reason, column in EXIT_COLUMNS.items():
-            self.tally[column] += int(np.count_nonzero(reasons == reason))
-
-    def _record_period(self, census: dict | None = None) -> None:
-        """Convert agent counts to people, add the stock measures, and collect.
-
-        Args:
-            census: The population's census at the end of the period, if a pass has
-                taken it (`Population.census`); else it is taken now.
-        """
-        tally = self.tally
-        scale = self.people_per_agent
-        population = self.population
-        tally["joins"] += tally["joins_family"]
-        tally["exits"] = sum(tally[c] for c in EXIT_COLUMNS.values())
-        counted = (
-            "joins", "joins_family", "rejoins", "exits", *EXIT_COLUMNS.values(), "aged_out", "claims",
-            "closure_took_policy",
-        )  # fmt: skip
-        for column in (*counted, "claims_family"):
-            tally[column] *= scale
-        if census is None:
-            census = population.census()
-        tally["waiting"] = census["waiting"] * scale
-        tally["covered"] = census["covered"] * scale
-        tally["members"] = tally["waiting"] + tally["covered"]
-        tally["cumulative_aided"] = self.platform.totals["cumulative_aided"]
-        tally["expected_cumulative_aided"] = self.platform.totals["expected_cumulative_aided"]
-        members = census["waiting"] + census["covered"]
-        tally["adverse_selection_index"] = _ratio(
-            _ratio(census["risk_members"], members), _ratio(census["risk_eligible"], census["eligible"])
-        )
-        tally["mean_member_age"] = _ratio(census["age_members"], members)
-        tally["consider_rate_members"] = _ratio(census["considering_members"], members)
-        tally["consider_rate_nonmembers"] = _ratio(census["considering_nonmembers"], census["nonmembers"])
-        self.datacollector.collect(self)
 
     # ---------------------------------------------------------------- interface
     def member(self, index: int) -> MemberAgent:
@@ -333,13 +393,42 @@ class MutualAidModel(mesa.Model):
         return self.results()
 
     def results(self) -> pd.DataFrame:
-        """The DataCollector's model table, one row per period."""
+        """The modelled plan's period table (the DataCollector's model table), one row
+        per period from its launch (`REPORTED_COLUMNS`)."""
         return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+
+    def plan_results(self) -> pd.DataFrame:
+        """Every plan's period table in long format: `platform`, `plan`, then
+        `REPORTED_COLUMNS`, one row per plan and period it was open."""
+        tables = []
+        for pool in self.pools:
+            table = pool.results()
+            table.insert(0, "plan", pool.plan_key)
+            table.insert(0, "platform", pool.platform_key)
+            tables.append(table)
+        return pd.concat(tables, ignore_index=True)
+
+    def industry_results(self) -> pd.DataFrame:
+        """People who are members, by platform and of any platform ("all"), each counted
+        once however many plans they hold (people; `INDUSTRY_COLUMNS`; a market model only)."""
+        return pd.DataFrame(self._industry_rows, columns=list(INDUSTRY_COLUMNS))
 
     @property
     def n_periods(self) -> int:
-        """Periods from launch to the settlement after the dated closure."""
+        """Periods from the first launch to the settlement after the dated closure."""
         return self.calendar.period_of(self.params["closure_date"]) + 2
+
+
+def _uniform_at(population: Population, stream: Stream, period: int, agents: np.ndarray) -> np.ndarray:
+    """One uniform for each agent of `agents` (ascending) from the population's `stream`
+    in `period`, item i being agent i's, drawn a chunk at a time."""
+    out = np.empty(len(agents))
+    for start, stop in population.chunks():
+        low, high = np.searchsorted(agents, [start, stop])
+        if high > low:
+            local_period = period - population.launch_period
+            out[low:high] = population.streams.uniforms(stream, local_period, start, stop)[agents[low:high] - start]
+    return out
 
 
 def _reporter(column: str):
@@ -348,8 +437,3 @@ def _reporter(column: str):
 
     report.__name__ = column
     return report
-
-
-def _ratio(a: float, b: float) -> float:
-    """a / b, or nan when b is zero or nan (an empty group)."""
-    return float(a / b) if b and not np.isnan(b) else np.nan

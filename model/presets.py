@@ -30,6 +30,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     # The defaults with the behavioural parameters estimated from Xianghubao's record to
     # 2020-12-31 (data/xianghubao_calibration.json holds the provenance).
     "xianghubao": _calibrated(),
+    # The whole market (data/market.toml) over the same people, with the xianghubao
+    # preset's behaviour and each other plan's values fitted to its record to 2020
+    # (data/market_calibration.json; docs/ODD.md 7.12).
+    "market": {**_calibrated(), "market_scope": "market"},
     # Everyone carries the same risk and knows it; no one is screened or selected.
     "homogeneous_risk": {
         "risk_heterogeneity": "none",

@@ -11,6 +11,7 @@ agents change.
 
 from __future__ import annotations
 
+import zlib
 from enum import IntEnum
 
 import numpy as np
@@ -40,6 +41,8 @@ class Stream(IntEnum):
     MEMBERSHIP = 20  # per period: illness then staying (members), joining then family (candidates)
     INSURANCE = 21  # per period: considering then buying
     CLOSURE_OFFER = 22  # the closing period: whether a member takes the policy offered
+    CLOSURE_SWITCH = 23  # the closing period: whether, and where, a member joins another platform
+    PLAN_TRANSFER = 24  # a member reaching a plan's maximum age: whether it moves to the plan taking it over
 
 
 class AgentStreams:
@@ -47,14 +50,28 @@ class AgentStreams:
 
     Args:
         seed_sequence: Root of the run's randomness (derived from the model's rng).
+        plan_key: Key of the plan whose members' decisions these streams draw, in a
+            model of several plans ("" for the model's first plan, whose streams are
+            also the people's); part of every generator's key, so each plan draws its
+            own numbers, and a plan keeps them when other plans are added or removed.
     """
 
-    def __init__(self, seed_sequence: np.random.SeedSequence):
+    def __init__(self, seed_sequence: np.random.SeedSequence, plan_key: str = ""):
         self.entropy = seed_sequence.entropy
+        self.plan_key = plan_key
+        # Stable across processes and Python versions (unlike hash()).
+        self._key = (zlib.crc32(plan_key.encode()),) if plan_key else ()
+
+    def for_plan(self, plan_key: str) -> AgentStreams:
+        """The streams of another plan of the same run (`plan_key`, non-empty)."""
+        if not plan_key:
+            raise ValueError("plan_key must name the plan (the first plan's streams are the run's own)")
+        streams = AgentStreams(np.random.SeedSequence(self.entropy), plan_key)
+        return streams
 
     def _generator(self, stream: Stream, period: int, start: int) -> np.random.Generator:
         # One 64-bit output per float64 draw, so item i is output i of the stream.
-        seed = np.random.SeedSequence(self.entropy, spawn_key=(int(stream), int(period)))
+        seed = np.random.SeedSequence(self.entropy, spawn_key=(int(stream), int(period), *self._key))
         bit_generator = np.random.PCG64DXSM(seed)
         bit_generator.advance(start)
         return np.random.Generator(bit_generator)

@@ -72,6 +72,27 @@ def test_run_writes_table_manifest_and_figure(tmp_path, capsys):
     assert (record["quantity"] == "members").sum() >= 5  # every dated member count of the record
 
 
+def test_a_market_run_writes_every_plans_table_the_industrys_members_and_the_market_figure(tmp_path):
+    from huzhu import MutualAidModel
+
+    out = tmp_path / "market"
+    assert main(["run", "--preset", "market", "--agents", "3000", "--seed", "2", "--out", str(out), "--quiet"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["files"]) == {p.name for p in out.iterdir()}
+    assert {"plans.csv", "industry.csv", "market.png", "market.pdf"} <= set(manifest["files"])
+    plans = pd.read_csv(out / "plans.csv", parse_dates=["date"])
+    direct = MutualAidModel(preset="market", n_agents=3000, rng=2)
+    direct.run()
+    pd.testing.assert_frame_equal(plans, direct.plan_results(), check_dtype=False, rtol=1e-9)
+    industry = pd.read_csv(out / "industry.csv")
+    assert set(industry.platform) == {"xianghubao", "waterdrop", "qingsong", "meituan", "wukong", "xiaomi", "all"}
+
+
+def test_calibrate_market_refuses_settings_it_cannot_use(capsys):
+    assert main(["calibrate-market", "--agents", "10", "--out", "x.json", "--quiet"]) == 2
+    assert "--agents must be at least 1000" in capsys.readouterr().err
+
+
 def test_a_saved_table_matches_the_model_run_with_the_same_seed(tmp_path):
     from huzhu import MutualAidModel
 

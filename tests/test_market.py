@@ -69,7 +69,10 @@ def test_the_shipped_market_loads_with_a_source_for_every_value():
     market = load_market()
     assert {"xianghubao", "waterdrop", "qingsong", "meituan"} <= set(market)
     assert set(market["xianghubao"].plans) >= {"critical_illness", "elderly_cancer", "chronic_cancer"}
-    plan_fields = {"launch", "entry_ages_years", "benefit_cny", "waiting_days", "fee_rate", "periods_per_month"}
+    plan_fields = {
+        "launch", "entry_ages_years", "benefit_cny", "waiting_days", "fee_rate", "periods_per_month",
+        "incidence_factor", "admits",
+    }  # fmt: skip
     for platform in market.values():
         closure_fields = {"closure", "closure_offer"} if platform.closure is not None else set()
         assert set(platform.sources) == {"launch"} | closure_fields
@@ -150,6 +153,12 @@ def test_a_benefit_is_the_last_step_at_or_below_the_age(tmp_path):
         ("[[60.0, 100000.0]]", "[[60.0, inf]]", ["plan 'b'", "benefit_cny", "finite"]),
         ('fee_rate_source = "sa"', 'fee_rate_source = "sa"\ntransfer_from = "b"\ntransfer_from_source = "sa"',
          ["transfer_from", "cycle"]),
+        ('fee_rate_source = "sa"', 'fee_rate_source = "sa"\nincidence_factor = -0.5\nincidence_factor_source = "s"',
+         ["plan 'a'", "incidence_factor", "-0.5", "0 to 10"]),
+        ('fee_rate_source = "sa"', 'fee_rate_source = "sa"\nadmits = "everyone"\nadmits_source = "s"',
+         ["plan 'a'", "admits", "everyone", "chronic_conditions"]),
+        ('fee_rate_source = "sa"', 'fee_rate_source = "sa"\nadmits = "chronic_conditions"',
+         ["plan 'a'", "admits", "needs a source"]),
     ],
 )  # fmt: skip
 def test_a_malformed_market_file_is_an_error_naming_where_and_what_is_allowed(tmp_path, old, new, names):
