@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from huzhu.experiments.summaries import SUMMARY_METRICS
+from huzhu.experiments.summaries import ALL_METRICS, MARKET_METRICS, SUMMARY_METRICS
 from huzhu.model.model import REPORTED_COLUMNS
 from huzhu.model.parameters import ParameterError, get_parameter
 from huzhu.model.presets import PRESETS
@@ -207,7 +207,8 @@ def parse_experiment(document: dict[str, Any], source: Path | None = None, text:
         _factor(key, spec, base, where) for key, spec in _optional(document, "factors", dict, {}, where).items()
     )
     design = _design(_optional(document, "design", dict, {"kind": "grid"}, where), factors, source, where)
-    timeseries, summaries = _outputs(_optional(document, "outputs", dict, {}, where), where)
+    market = preset == "market" or base.get("market_scope") == "market"
+    timeseries, summaries = _outputs(_optional(document, "outputs", dict, {}, where), where, market)
     sensitivity = _sensitivity(_optional(document, "sensitivity", dict, {}, where), design, summaries, where)
     return Experiment(
         name=name,
@@ -348,7 +349,9 @@ def _design(spec: dict, factors: tuple[Factor, ...], source: Path | None, where:
     return design
 
 
-def _outputs(spec: dict, where: _Locator) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _outputs(spec: dict, where: _Locator, market: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The kept time series and summaries; "all" summaries of a market experiment (its
+    base a market model) include the market's metrics."""
     _check_keys(spec, _OUTPUT_KEYS, "outputs", where)
     series = spec.get("timeseries", "all")
     if series == "all":
@@ -366,11 +369,11 @@ def _outputs(spec: dict, where: _Locator) -> tuple[tuple[str, ...], tuple[str, .
         raise where.error("outputs.timeseries", f'{series!r}: "all", false or a list of column names')
     kept = spec.get("summaries", "all")
     if kept == "all":
-        summaries = tuple(SUMMARY_METRICS)
+        summaries = tuple(SUMMARY_METRICS) + (tuple(MARKET_METRICS) if market else ())
     elif isinstance(kept, list) and kept and all(isinstance(c, str) for c in kept):
-        unknown = [c for c in kept if c not in SUMMARY_METRICS]
+        unknown = [c for c in kept if c not in ALL_METRICS]
         if unknown:
-            allowed = ", ".join(SUMMARY_METRICS)
+            allowed = ", ".join(ALL_METRICS)
             raise where.error("outputs.summaries", f"unknown summary {unknown[0]!r}: one of {allowed}")
         summaries = tuple(dict.fromkeys(kept))
     else:

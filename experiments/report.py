@@ -8,7 +8,7 @@ import pandas as pd
 
 from huzhu.experiments.figures import experiment_summary_figure, experiment_timeseries_figure
 from huzhu.experiments.results import ExperimentResults, load
-from huzhu.experiments.summaries import SUMMARY_METRICS
+from huzhu.experiments.summaries import ALL_METRICS
 
 REPORT_DIR = "report"
 SERIES_DRAWN = ("members", "share_per_member", "fee_revenue")
@@ -86,7 +86,7 @@ def _markdown(results: ExperimentResults, statistics: pd.DataFrame, sensitivity,
         kept = list(dict.fromkeys(statistics["metric"]))
         metrics = [m for m in KEY_SUMMARIES if m in kept] or kept[: len(KEY_SUMMARIES)]
         lines += ["## Summaries (mean over replications, 95% t-interval; all of them in statistics.csv)", ""]
-        lines.append("| point | " + " | ".join(f"{m} ({SUMMARY_METRICS[m].unit})" for m in metrics) + " |")
+        lines.append("| point | " + " | ".join(f"{m} ({ALL_METRICS[m].unit})" for m in metrics) + " |")
         lines.append("|---|" + "---|" * len(metrics))
         for point, part in statistics.groupby("point", sort=True):
             cells = part.set_index("metric").loc[metrics]

@@ -2,6 +2,8 @@
 
 Each metric is a function of one run's period table and its announcement period, with a
 unit and a definition; `huzhu.experiments.load` and `huzhu sensitivity` read them by name.
+A market run (`market_scope="market"`) has the market's metrics too (`MARKET_METRICS`),
+functions of every plan's table and the industry's members; they are nan in a one-plan run.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from huzhu.model.calendar import PERIODS_PER_YEAR
+from huzhu.model.market import RECORD_END
 
 
 @dataclass(frozen=True)
@@ -161,5 +164,98 @@ def summarise_run(table: pd.DataFrame, announced_period: int, names: tuple[str, 
     Returns:
         Metric name to value (units in `SUMMARY_METRICS`).
     """
-    chosen = SUMMARY_METRICS if names is None else {n: SUMMARY_METRICS[n] for n in names}
+    chosen = SUMMARY_METRICS if names is None else {n: SUMMARY_METRICS[n] for n in names if n in SUMMARY_METRICS}
     return {name: metric.compute(table, announced_period) for name, metric in chosen.items()}
+
+
+@dataclass(frozen=True)
+class MarketMetric:
+    """One end-of-run number of a market run.
+
+    Attributes:
+        name: Column name in the summaries table.
+        unit: Unit of the value.
+        definition: What is measured, in one sentence.
+        compute: Function of (every plan's table, `MutualAidModel.plan_results()`; the
+            industry's members, `industry_results()`) returning a float.
+    """
+
+    name: str
+    unit: str
+    definition: str
+    compute: Callable[[pd.DataFrame, pd.DataFrame], float]
+
+
+def _industry(platform: str, how: str = "peak"):
+    def compute(plans: pd.DataFrame, industry: pd.DataFrame) -> float:
+        members = industry.loc[industry["platform"] == platform, "members"]
+        if how == "peak":
+            return float(members.max()) if len(members) else 0.0
+        dates = pd.to_datetime(industry.loc[members.index, "date"])
+        in_record = members[dates <= pd.Timestamp(RECORD_END)]
+        return float(in_record.iloc[-1]) if len(in_record) else 0.0
+
+    return compute
+
+
+def _held_twice_at_peak(plans: pd.DataFrame, industry: pd.DataFrame) -> float:
+    by_period = industry.pivot(index="period", columns="platform", values="members").fillna(0.0)
+    peak = by_period["all"].idxmax()
+    return float(by_period.drop(columns="all").loc[peak].sum() - by_period.loc[peak, "all"])
+
+
+def _plans_total(column: str, platform: str | None = None, plan: str | None = None, others: bool = False):
+    def compute(plans: pd.DataFrame, industry: pd.DataFrame) -> float:
+        rows = plans
+        if platform is not None:
+            rows = rows[(rows["platform"] != platform) if others else (rows["platform"] == platform)]
+        if plan is not None:
+            rows = rows[rows["plan"] == plan]
+        return float(rows[column].sum())
+
+    return compute
+
+
+_MM = MarketMetric
+MARKET_METRICS: dict[str, MarketMetric] = {
+    m.name: m
+    for m in (
+        _MM("industry_peak_members", "people", "most people holding any platform's plan in a period, each once",
+            _industry("all")),
+        _MM("industry_members_end_2020", "people", "people holding any platform's plan at the record's end "
+            "(2020-12-31), each once", _industry("all", "record_end")),
+        _MM("held_twice_at_industry_peak", "people", "platform memberships beyond one a person at the industry's "
+            "peak (the platforms' members summed, less the people)", _held_twice_at_peak),
+        _MM("xianghubao_peak_members_all_plans", "people", "most people holding any of Xianghubao's plans",
+            _industry("xianghubao")),
+        _MM("waterdrop_peak_members", "people", "most members of Waterdrop", _industry("waterdrop")),
+        _MM("xianghubao_fee_revenue_all_plans", "CNY", "management fees of all Xianghubao's plans to settlement",
+            _plans_total("fee_revenue", "xianghubao")),
+        _MM("elderly_plan_fee_revenue", "CNY", "management fees of Xianghubao's elderly cancer plan",
+            _plans_total("fee_revenue", "xianghubao", "elderly_cancer")),
+        _MM("elderly_plan_payouts", "CNY", "benefits paid by Xianghubao's elderly cancer plan",
+            _plans_total("payouts", "xianghubao", "elderly_cancer")),
+        _MM("competitors_fee_revenue", "CNY", "management fees of every other platform",
+            _plans_total("fee_revenue", "xianghubao", others=True)),
+        _MM("closure_switched_total", "people", "members of closing plans who joined another platform at the closure",
+            _plans_total("closure_switched")),
+        _MM("closure_took_policy_total", "people", "members of closing plans who took the policy offered",
+            _plans_total("closure_took_policy")),
+    )
+}  # fmt: skip
+#: Every metric's unit and definition, one-plan and market.
+ALL_METRICS: dict[str, SummaryMetric | MarketMetric] = {**SUMMARY_METRICS, **MARKET_METRICS}
+
+
+def summarise_market(model, names: tuple[str, ...] | None = None) -> dict[str, float]:
+    """The chosen market metrics of one finished run (nan each in a one-plan run).
+
+    Args:
+        model: The finished `MutualAidModel`.
+        names: Metric names (those of `MARKET_METRICS` among them are computed); None for all.
+    """
+    chosen = [name for name in (names or MARKET_METRICS) if name in MARKET_METRICS]
+    if len(model.pools) == 1:
+        return dict.fromkeys(chosen, float("nan"))
+    plans, industry = model.plan_results(), model.industry_results()
+    return {name: MARKET_METRICS[name].compute(plans, industry) for name in chosen}

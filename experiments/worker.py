@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from huzhu.experiments.summaries import summarise_run
+from huzhu.experiments.summaries import summarise_market, summarise_run
 from huzhu.model.model import MutualAidModel
 
 STATUS_OK = "ok"
@@ -87,6 +87,7 @@ def execute(task: RunTask) -> RunOutcome:
         # The table's rows start at the modelled plan's launch (a market model starts earlier).
         announced_row = model.platform.announced_period - model.pool.launch_period
         summary = summarise_run(table, announced_row, task.summaries)
+        summary.update(summarise_market(model, task.summaries))
         series = None
         if task.timeseries:
             series = table.loc[:, list(task.timeseries)]

@@ -408,3 +408,31 @@ def test_a_plan_override_out_of_place_is_an_error_naming_the_plan_and_what_is_al
         MutualAidModel(market_scope="market", n_agents=500, plan_overrides=overrides)
     for name in names:
         assert name in str(error.value)
+
+
+# ---------------------------------------------------------------------------- batch summaries
+def test_the_market_summaries_read_every_plans_books_and_the_industrys_members(market):
+    from huzhu.experiments.summaries import MARKET_METRICS, summarise_market
+
+    summary = summarise_market(market.model)
+    assert set(summary) == set(MARKET_METRICS)
+    plans, industry = market.plans, market.industry
+    assert summary["industry_peak_members"] == industry.loc[industry.platform == "all", "members"].max()
+    assert summary["industry_peak_members"] >= summary["xianghubao_peak_members_all_plans"]
+    assert summary["held_twice_at_industry_peak"] > 0
+    fees = plans.groupby("platform").fee_revenue.sum()
+    assert summary["xianghubao_fee_revenue_all_plans"] + summary["competitors_fee_revenue"] == pytest.approx(
+        fees.sum(), rel=REL
+    )
+    elderly = plans[plans.plan == "elderly_cancer"]
+    assert summary["elderly_plan_fee_revenue"] == pytest.approx(elderly.fee_revenue.sum(), rel=REL)
+    assert summary["closure_switched_total"] == pytest.approx(plans.closure_switched.sum(), rel=REL)
+    assert summary["closure_switched_total"] > 0
+
+
+def test_the_market_summaries_of_a_one_plan_run_are_nan():
+    from huzhu.experiments.summaries import summarise_market
+
+    model = MutualAidModel(n_agents=500, rng=1)
+    model.run()
+    assert all(np.isnan(v) for v in summarise_market(model).values())

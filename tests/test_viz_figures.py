@@ -230,3 +230,36 @@ def test_a_control_value_outside_what_is_allowed_names_the_parameter():
         controls.control_of("n_agents", 3_000_000)
     with pytest.raises(ParameterError, match="unknown parameter 'fee'"):
         controls.control_of("fee")
+
+
+# ----------------------------------------------------------------------------- the market
+def test_in_a_market_model_the_panels_show_the_plan_picked_and_every_platforms_members():
+    from huzhu.viz import market_view, selection
+
+    model = MutualAidModel(preset="market", n_agents=3_000, rng=2)
+    for _ in range(80):  # to mid 2019: every platform but Meituan open, Xianghubao in its first year
+        model.step()
+    try:
+        for key in ("waterdrop.critical_illness", "xianghubao.critical_illness"):
+            selection.plan_shown.set(key)
+            table = next(pool for pool in model.pools if pool.key == key).results()
+            membership = panels.panel_figure(panels.MEMBERSHIP, model)
+            np.testing.assert_allclose(_line(membership, 0, "members"), table["members"] / 1e6)
+        figure = market_view.platforms_figure(model)
+        industry = model.industry_results()
+        labels = [line.get_label() for line in figure.axes[0].get_lines()]
+        assert labels == [*dict.fromkeys(industry.platform[industry.platform != "all"]), "any platform"]
+        everyone = industry[industry.platform == "all"]
+        np.testing.assert_allclose(figure.axes[0].get_lines()[-1].get_ydata(), everyone.members / 1e6)
+    finally:
+        selection.plan_shown.set("")
+
+
+def test_a_one_plan_model_shows_the_modelled_plan_whatever_was_picked(stepped):
+    from huzhu.viz import selection
+
+    selection.plan_shown.set("waterdrop.critical_illness")
+    try:
+        assert selection.shown_pool(stepped) is stepped.pool
+    finally:
+        selection.plan_shown.set("")

@@ -2,9 +2,11 @@
 
 Start it with `huzhu viz` (or `make viz`); `solara run huzhu.viz.app` works too. Each
 browser session gets its own model, built from the controls (`huzhu.viz.controls`) and
-rebuilt by Reset. The page shows the period's date, the social network (a fixed sample
-when the model is larger than can be drawn, laid out once per model) and the time-series
-panels of `huzhu.viz.panels`; none of them holds model logic.
+rebuilt by Reset. The page shows the period's date, for a market model a selector of the
+plan the panels show and the members of every platform (`huzhu.viz.market_view`), the
+social network (a fixed sample when the model is larger than can be drawn, laid out once
+per model) and the time-series panels of `huzhu.viz.panels`; none of them holds model
+logic.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import solara
 from mesa.visualization import SolaraViz
 
 from huzhu.model.model import MutualAidModel
-from huzhu.viz import controls, network_view, panels
+from huzhu.viz import controls, market_view, network_view, panels, selection
 
 
 class ViewedModel(MutualAidModel):
@@ -39,6 +41,7 @@ class ViewedModel(MutualAidModel):
 
 def PeriodDate(model):
     """The last period run, its date, members, and what one agent stands for."""
+    pool = selection.shown_pool(model)
     if model.period == 0:
         status = f"Launch on <b id='huzhu-date'>{model.date:%d %b %Y}</b>: no period run yet"
     else:
@@ -46,7 +49,8 @@ def PeriodDate(model):
         status = (
             f"Period <b id='huzhu-period'>{last}</b> &middot;"
             f" <b id='huzhu-date'>{model.calendar.date(last):%d %b %Y}</b> &middot;"
-            f" <span id='huzhu-members'>{model.tally['members'] / 1e6:,.1f}</span> million members"
+            f" <span id='huzhu-members'>{pool.tally.get('members', 0) / 1e6:,.1f}</span> million members"
+            f"{'' if pool is model.pool else f' of {pool.key}'}"
         )
     settings = ", ".join(f"{name} {_shown(model.params[name])}" for name in controls.CONTROLLED_PARAMETERS[1:])
     return solara.HTML(
@@ -63,15 +67,22 @@ def _shown(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _figure_component(name: str, make_figure):
-    """A page component showing `make_figure(model)` as PNG, redrawn once per period."""
+def _figure_component(name: str, make_figure, market_only: bool = False):
+    """A page component showing `make_figure(model)` as PNG, redrawn once per period (if
+    `market_only`, for a market model only: nothing is drawn for a one-plan model)."""
 
     def component(model):
-        figure = solara.use_memo(lambda: make_figure(model), dependencies=[model, model.period])
+        shown = selection.plan_shown.value  # a new plan picked redraws the panels
+        drawn = not market_only or len(model.pools) > 1
+        figure = solara.use_memo(
+            lambda: make_figure(model) if drawn else None, dependencies=[model, model.period, shown]
+        )
+        if not drawn:
+            return solara.Text("")
         # Fast PNG compression: the image crosses a local socket, and zlib level 6 costs
         # a tenth of a step's redraw.
         return solara.FigureMatplotlib(
-            figure, dependencies=[model, model.period], format="png", pil_kwargs={"compress_level": 1}
+            figure, dependencies=[model, model.period, shown], format="png", pil_kwargs={"compress_level": 1}
         )
 
     component.__name__ = name
@@ -80,6 +91,8 @@ def _figure_component(name: str, make_figure):
 
 COMPONENTS = (
     PeriodDate,
+    market_view.PlanSelect,
+    _figure_component("PlatformsPanel", market_view.platforms_figure, market_only=True),
     _figure_component("NetworkView", network_view.network_figure),
     *(_figure_component(f"{spec.name.title()}Panel", partial(panels.panel_figure, spec)) for spec in panels.PANELS),
 )

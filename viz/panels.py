@@ -4,7 +4,8 @@ A panel is declared once (`PanelSpec`: its axes, and the series each plots as a 
 of the model and its period table) and drawn by one class, `LivePanel`, which keeps its
 figure for the model's life and after each step only replaces the lines' data. Keeping
 the figure keeps matplotlib's text-layout cache warm, which halves a redraw. The panels
-read only `model.results()` and the platform's cap rule, so they show exactly the
+read only the shown plan's period table (`huzhu.viz.selection`: the modelled plan's, or in
+a market model the plan picked) and its platform's cap rule, so they show exactly the
 columns of docs/ODD.md, section 7.10.
 """
 
@@ -23,6 +24,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from huzhu.model.model import EXIT_COLUMNS
+from huzhu.viz.selection import shown_pool, shown_table
 
 PANEL_WIDTH_INCHES = 7.0
 PANEL_ROW_HEIGHT_INCHES = 2.05
@@ -81,8 +83,9 @@ def year_to_date_share(table: pd.DataFrame) -> pd.Series:
 
 
 def cap_in_force(model, table: pd.DataFrame) -> np.ndarray:
-    """The annual cap in force at each period (CNY per year; nan in years without one)."""
-    caps = np.array([model.platform.cap_in_force(d.year) for d in pd.to_datetime(table["date"])], dtype=float)
+    """The shown plan's annual cap in force at each period (CNY per year; nan in years without one)."""
+    platform = shown_pool(model).platform
+    caps = np.array([platform.cap_in_force(d.year) for d in pd.to_datetime(table["date"])], dtype=float)
     return np.where(np.isfinite(caps), caps, np.nan)
 
 
@@ -192,8 +195,8 @@ class LivePanel:
         self.date_note = self.figure.text(0.98, 1 - 0.12 / height, "", ha="right", va="top", fontsize=8, color="0.4")
 
     def update(self, model) -> Figure:
-        """Plot the model's periods so far; return the figure."""
-        table = model.results()
+        """Plot the shown plan's periods so far (`selection.shown_table`); return the figure."""
+        table = shown_table(model)
         self.empty_note.set_visible(table.empty)
         self.date_note.set_text(shown_period(model))
         x = decimal_year(table["date"]) if not table.empty else np.empty(0)
