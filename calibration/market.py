@@ -16,7 +16,9 @@ Platforms join independently when `multi_homing_propensity` is 1 (the default) a
 closes before 2021, so each plan's record to 2020 depends on its own value alone: the fits
 are one-dimensional, and run side by side, one market run per step (each plan's own
 golden-section search, in the log of its value). The distance is the sum of squared log
-errors of the plan's targets, read Poisson-free. Meituan, Wukong and Xiaomi have no count
+errors of the plan's targets, read Poisson-free. The runs keep every competitor open
+(`competitor_closures="none"`): nothing dated after the record, not even the notice of
+Meituan's closure on its last day, enters the fit. Meituan, Wukong and Xiaomi have no count
 in the record: their reach is an assumption (the smallest fitted reach), stated in the file.
 """
 
@@ -186,6 +188,7 @@ def calibrate_market(
         "settings": {
             "cutoff": CUTOFF.isoformat(), "n_agents": n_agents, "seed": seed, "iterations": iterations,
             "preset": "xianghubao", "market_scope": "market", "multi_homing_propensity": 1.0,
+            "competitor_closures": "none", "waterdrop_evaluations": waterdrop_evaluations,
         },
         "plans": values,
         "sources": {
@@ -212,9 +215,10 @@ def _run(log_values: dict, waterdrop: dict, n_agents: int, seed: int) -> dict[st
 
     overrides = {key: {FITTED[key][0]: math.exp(value)} for key, value in log_values.items()}
     overrides[WATERDROP] = dict(waterdrop)
+    # No closure of 2021 (nor its announcement in late 2020) enters the fit: competitors stay open.
     model = MutualAidModel(
-        preset="xianghubao", market_scope="market", market_calibration="none", n_agents=n_agents, rng=seed,
-        plan_overrides=overrides,
+        preset="xianghubao", market_scope="market", market_calibration="none", competitor_closures="none",
+        n_agents=n_agents, rng=seed, plan_overrides=overrides,
     )  # fmt: skip
     last = Calendar(model.calendar.launch_date).period_of(CUTOFF)
     while model.running and model.period <= last:

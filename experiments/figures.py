@@ -11,6 +11,8 @@ import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from huzhu.model.calendar import PERIODS_PER_YEAR
+
 MM = 1 / 25.4  # inches per millimetre
 STYLE = {
     "font.size": 8,
@@ -86,7 +88,8 @@ _PLATFORM_STYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3)), 
 
 def market_figure(plans: pd.DataFrame, industry: pd.DataFrame, path: Path, title: str | None = None) -> list[Path]:
     """Two panels of a market run: members by platform and of any (each person once), and
-    the cost per member of each platform's first plan.
+    the expected cost of cover per member of each platform's first plan (a year's worth
+    of each period's: `expected_cost_per_member` x 24).
 
     Args:
         plans: `MutualAidModel.plan_results()`.
@@ -114,12 +117,16 @@ def market_figure(plans: pd.DataFrame, industry: pd.DataFrame, path: Path, title
         for k, platform in enumerate(platforms):
             first = plans[plans["platform"] == platform]
             first = first[first["plan"] == first["plan"].iloc[0]]
-            per_year = first.groupby(pd.to_datetime(first["date"]).dt.year)["expected_share_per_member"].sum()
-            ax.plot(pd.to_datetime(per_year.index.astype(str) + "-07-01"), per_year.to_numpy(), color="0.25",
-                    ls=_PLATFORM_STYLES[k % 7], marker="o", ms=2.5, lw=0.9, label=platform)  # fmt: skip
-        ax.set_ylabel("expected share per member (CNY per year)")
+            # The cover's expected cost a period, at 24 periods a year; none before any is covered.
+            # A monthly plan has it in its sharing periods only: the line joins those.
+            per_year = first["expected_cost_per_member"].to_numpy(dtype=float) * PERIODS_PER_YEAR
+            known = per_year > 0
+            ax.plot(pd.to_datetime(first["date"])[known], per_year[known], color="0.25",
+                    ls=_PLATFORM_STYLES[k % 7], lw=0.9, label=platform)  # fmt: skip
+        ax.set_ylabel("expected cost per member (CNY a year)")
         ax.set_yscale("log")
-        ax.set_title("b  Cost of each platform's first plan")
+        ax.set_ylim(bottom=0.1)  # below a dime a year: the first weeks, before anyone is covered
+        ax.set_title("b  Cost of cover in each platform's first plan")
         for ax in axes:
             ax.xaxis.set_major_locator(mdates.YearLocator())
             ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))

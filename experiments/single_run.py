@@ -114,7 +114,7 @@ def run_and_save(
         "seed": seed,
         "parameters": {name: _jsonable(value) for name, value in model.params.items()},
         "overrides": {name: _jsonable(value) for name, value in params.items()},
-        "periods": len(table),
+        "periods": model.period,  # periods run: in a market model from the first launch, before the table's first
         "started_utc": started_at.isoformat(timespec="seconds"),
         "wall_seconds": round(wall_seconds, 3),
         **environment(),

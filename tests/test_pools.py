@@ -194,11 +194,13 @@ def test_members_reaching_60_move_to_the_elderly_plan_covered_without_a_new_wait
     model = market.model
     elderly = next(pool for pool in model.pools if pool.plan_key == "elderly_cancer")
     moved_total = 0
-    for period, before, after, critical_before in market.transfers:
+    for (period, before, after, critical_before), states in zip(market.transfers, market.states, strict=True):
         if not elderly.takes_members(period):
             continue
         moved = after & ~before & critical_before
         moved_total += moved.sum()
+        # Covered the moment they moved, with no waiting period: COVERED at the period's end.
+        assert (states[elderly.key][moved] == State.COVERED).all(), period
     assert moved_total > 0
     # Every mover was covered the moment it moved: its join period is a period it moved in,
     # and its select effect runs from its first join of the critical-illness plan.
