@@ -90,3 +90,26 @@ def test_a_moved_slider_takes_effect_on_reset_which_rebuilds_the_model(page):
     browser.step_and_wait(page)
     assert page.locator("#huzhu-period").inner_text() == "0"
     page.screenshot(path=str(ARTIFACTS / "viz-reset.png"), full_page=True)
+
+
+def test_the_market_preset_shows_every_platform_and_the_plan_picked(page):
+    # Pick the market preset in the scenario select, at 20,000 agents so a step is quick.
+    page.get_by_role("button", name="scenario preset").click()
+    page.get_by_role("option", name="market", exact=True).click()
+    browser.set_slider_to(page, "n_agents", 20_000, controls.STEPS["n_agents"])
+    page.get_by_role("button", name="Reset", exact=True).click()
+    page.wait_for_function("(document.querySelector('#huzhu-settings')?.textContent ?? '').includes('preset market')")
+    browser.wait_until_rendered(page)
+    # The market starts with its first platform (2016), before Xianghubao's launch.
+    assert page.locator("#huzhu-date").inner_text() == "01 Jan 2016"
+    assert len(browser.figure_sources(page)) == browser.FIGURES_ON_PAGE + 1  # the platforms panel
+    for _ in range(3):
+        browser.step_and_wait(page)
+    page.get_by_role("button", name="plan shown in the panels").click()
+    page.get_by_role("option", name="qingsong.critical_illness", exact=True).click()
+    page.wait_for_function("(document.querySelector('#huzhu-period')?.parentElement?.textContent ?? '')"
+                           ".includes('of qingsong.critical_illness')")  # fmt: skip
+    browser.step_and_wait(page)
+    assert float(page.locator("#huzhu-members").inner_text()) > 0  # Qingsong has members in 2016
+    page.screenshot(path=str(ARTIFACTS / "viz-market.png"), full_page=True)
+    assert page.traffic.hosts() == {"127.0.0.1"}

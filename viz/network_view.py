@@ -24,6 +24,7 @@ from scipy.spatial import cKDTree
 from huzhu.agents.states import State
 from huzhu.model.network import CSRNetwork
 from huzhu.viz.panels import PANEL_DPI, PANEL_WIDTH_INCHES, shown_period
+from huzhu.viz.selection import shown_pool
 
 MAX_DRAWN_NODES = 1_000  # assumption: more points than this blur into one hairball in a 5-inch panel
 SAMPLE_SEEDS = 8  # breadth-first searches start from this many random agents, so the sample is not one neighbourhood
@@ -193,12 +194,13 @@ def recent_exit_window_periods(model) -> int:
 
 
 def node_colours(model, sample: NetworkSample) -> tuple[np.ndarray, np.ndarray]:
-    """Each drawn agent's state code and whether it left voluntarily in the recent window.
+    """Each drawn agent's state code towards the plan shown (`huzhu.viz.selection`) and
+    whether it left that plan voluntarily in the recent window.
 
     Returns:
         (state codes int8, recently exited bool), aligned with `sample.nodes`.
     """
-    population = model.population
+    population = shown_pool(model).population
     states = population.state[sample.nodes]
     exit_period = population.exit_period[sample.nodes].astype(np.int64)
     recent = (states == State.EXITED) & (exit_period >= model.period - recent_exit_window_periods(model))
