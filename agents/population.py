@@ -329,6 +329,16 @@ class Population:
         return sum(a.nbytes for a in arrays) + self.network.nbytes
 
     @property
+    def plan_nbytes(self) -> int:
+        """Memory held by this plan's own arrays, those not shared with another plan's
+        population (bytes): every array but the people's traits and the network."""
+        shared = {id(getattr(self, name)) for name in _TRAITS}
+        if self.contagion_threshold is not None:
+            shared.add(id(self.contagion_threshold))
+        arrays = [v for v in vars(self).values() if isinstance(v, np.ndarray) and id(v) not in shared]
+        return sum(a.nbytes for a in arrays)
+
+    @property
     def degree(self) -> np.ndarray:
         """Ties of each agent (int32), computed from the network when asked (not kept)."""
         return self.network.degree

@@ -15,6 +15,7 @@ benchmarks/results/ with a description of the machine.
 
     python benchmarks/run_benchmarks.py                  # sizes 1e4 .. 1e7 (make bench)
     python benchmarks/run_benchmarks.py --sizes 1e8 --reference-sizes ""   # real scale
+    python benchmarks/run_benchmarks.py --preset market --sizes 1e6,1e7 --reference-sizes ""   # the market
 """
 
 from __future__ import annotations
@@ -42,9 +43,9 @@ TITLE = "huzhu benchmarks"
 CHILD = r"""
 import json, resource, sys, time
 from huzhu import MutualAidModel
-n, engine, periods, seed = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+n, engine, periods, seed, preset = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 started = time.perf_counter()
-model = MutualAidModel(n_agents=n, rng=seed, engine=engine)
+model = MutualAidModel(preset=preset, n_agents=n, rng=seed, engine=engine)
 build = time.perf_counter() - started
 started = time.perf_counter()
 steps = 0
@@ -55,15 +56,17 @@ run = time.perf_counter() - started
 print(json.dumps({
     "n_agents": n, "engine": engine, "periods": steps, "build_s": build, "run_s": run,
     "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-    "state_bytes": model.population.nbytes,
+    "state_bytes": model.nbytes, "plans": len(model.pools),
 }))
 """
 
 
-def measure(n: int, engine: str, periods: int, seed: int, environment: dict | None = None) -> dict:
+def measure(
+    n: int, engine: str, periods: int, seed: int, environment: dict | None = None, preset: str = "default"
+) -> dict:
     """One workload in a fresh Python process."""
     result = subprocess.run(
-        [sys.executable, "-c", CHILD, str(n), engine, str(periods), str(seed)],
+        [sys.executable, "-c", CHILD, str(n), engine, str(periods), str(seed), preset],
         capture_output=True, text=True, check=False, env=environment,
     )  # fmt: skip
     if result.returncode != 0:
@@ -130,6 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--preset",
+        default="default",
+        help="scenario preset of the full-calendar workloads (default: default); `market` runs every plan of "
+        "data/market.toml from 2016 (the numpy floor and the numpy engine are one-plan measures: not shown)",
+    )
+    parser.add_argument(
         "--out", type=Path, default=RESULTS, help="folder for the markdown result (default: benchmarks/results)"
     )
     args = parser.parse_args(argv)
@@ -141,22 +150,23 @@ def main(argv: list[str] | None = None) -> int:
     workloads = [("full", n) for n in sizes] + [("reference", n) for n in reference_sizes]
     for kind, n in tqdm(workloads, desc="benchmarks", unit="workload"):
         if kind == "full":
-            rows.append(measure(n, "vectorised", 0, args.seed))
-            if n <= args.floor_max:
+            rows.append(measure(n, "vectorised", 0, args.seed, preset=args.preset))
+            if n <= args.floor_max and args.preset == "default":
                 floors[n] = measure_floor(n, args.floor_periods)
         else:
             vectorised = measure(n, "vectorised", args.reference_periods, args.seed)
             agents = measure(n, "agents", args.reference_periods, args.seed)
             comparisons.append((n, vectorised, agents))
+    scenario = "Default scenario" if args.preset == "default" else f"Preset `{args.preset}` ({rows[0]['plans']} plans)"
     lines = [
-        "Default scenario, full calendar (launch to settlement), vectorised engine, one process:",
+        f"{scenario}, full calendar (first launch to settlement), vectorised engine, one process:",
         "",
         "| agents | build (s) | run (s) | periods | s per period | agent-periods per s | peak RSS (GB) "
         "| state bytes per agent | peak RSS bytes per agent | numpy floor agent-periods per s | huzhu / floor "
         "| numpy engine run (s) | speed-up |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    numpy_engine = numpy_engine_run_seconds()
+    numpy_engine = numpy_engine_run_seconds() if args.preset == "default" else {}
     for r in rows:
         n = r["n_agents"]
         rate = n * r["periods"] / r["run_s"]
@@ -190,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
             rate_v = n * v["periods"] / v["run_s"]
             rate_a = n * a["periods"] / a["run_s"]
             lines.append(f"| {n:.0e} | {rate_a:.3g} | {rate_v:.3g} | {rate_v / rate_a:.0f}x |")
-    publish(TITLE, lines, args.out, "-".join(f"{n:.0e}" for n in sizes))
+    publish(TITLE, lines, args.out, "-".join(f"{n:.0e}" for n in sizes) + ("" if args.preset == "default" else
+                                                                            f"-{args.preset}"))  # fmt: skip
     return 0
 
 

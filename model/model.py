@@ -414,6 +414,12 @@ class MutualAidModel(mesa.Model):
         return pd.DataFrame(self._industry_rows, columns=list(INDUSTRY_COLUMNS))
 
     @property
+    def nbytes(self) -> int:
+        """Memory held by the people (traits and network, once) and every plan's own
+        arrays (bytes)."""
+        return self.population.nbytes + sum(pool.population.plan_nbytes for pool in self.pools[1:])
+
+    @property
     def n_periods(self) -> int:
         """Periods from the first launch to the settlement after the dated closure."""
         return self.calendar.period_of(self.params["closure_date"]) + 2
