@@ -202,13 +202,25 @@ class MutualAidModel(mesa.Model):
         self._close_due(period, active, censuses)
         for pool in active:
             row = pool.record(censuses.get(pool.key))
-            pool.platform.review_closure(period, row["members"])
+            if pool is self.pool:
+                pool.platform.review_closure(period, row["members"])
+                self._close_with_the_modelled_plan()
         if len(self.pools) > 1:
             self._record_industry(period, date)
         if self.pool in pools:
             self.datacollector.collect(self)
         self.running = not self.pool.settled
         self.period += 1
+
+    def _close_with_the_modelled_plan(self) -> None:
+        """The closure rule is the modelled platform's decision (`closure_rule`): its other
+        plans, and under `competitor_closures="with_modelled"` every platform, close when
+        the modelled plan does, however the rule moved its dates."""
+        modelled = self.pool.platform
+        for pool in self.pools[1:]:
+            if pool.platform_key == self.pool.platform_key or self.params["competitor_closures"] == "with_modelled":
+                pool.platform.announced_period = modelled.announced_period
+                pool.platform.end_period = modelled.end_period
 
     def age_then_cross_sell(self, period: int, active: list[Pool]) -> dict[str, dict | None]:
         """Everyone ages half a month and passes through the insurance funnel (in the first

@@ -438,3 +438,19 @@ def test_the_market_summaries_of_a_one_plan_run_are_nan():
     model = MutualAidModel(n_agents=500, rng=1)
     model.run()
     assert all(np.isnan(v) for v in summarise_market(model).values())
+
+
+def test_an_endogenous_closure_closes_every_plan_of_the_modelled_platform_together():
+    model = MutualAidModel(
+        preset="market", n_agents=5_000, rng=3, closure_rule="member_floor", closure_member_floor=0.95
+    )
+    model.run()
+    plans = model.plan_results()
+    xianghubao = plans[(plans.platform == "xianghubao") & (plans.exits_closure > 0)]
+    closing_periods = set(xianghubao.period)
+    assert len(closing_periods) == 1
+    (closed,) = closing_periods
+    assert closed < model.calendar.period_of(model.params["closure_date"])  # earlier than dated
+    # Every Xianghubao plan with members then closed in that period; none is left.
+    last = plans[plans.platform == "xianghubao"].groupby("plan").period.max()
+    assert (last == closed + 1).all()  # each settles the period after
