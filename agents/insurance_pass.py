@@ -140,7 +140,7 @@ def age_then_consider_and_buy(
         people_step: Whether people age here (the model's first plan); if not, the pass
             checks the plan's maximum age and counts only.
         funnel: Whether people pass through the insurance funnel here (the model's first
-            plan, from its launch); ignored (no funnel) without the people step.
+            plan, from its launch; the caller decides, `Population.age_then_consider_and_buy_insurance`).
 
     Returns:
         (bought, member_aged_out): per agent NO_PURCHASE, BOUGHT_AS_NONMEMBER or
@@ -153,7 +153,7 @@ def age_then_consider_and_buy(
     if stop == start:
         return bought, member_aged_out
     _age_then_consider_and_buy(
-        int(start), int(stop), BLOCK_AGENTS, words, bool(people_step), bool(people_step and funnel),
+        int(start), int(stop), BLOCK_AGENTS, words, bool(people_step), bool(funnel),
         population.state, population.age_periods,
         population.considering, population.insured, population.income_cny, population.frailty,
         population.credit_pass, population.incidence_by_age, population.weight_by_age, population.min_age_periods,

@@ -124,7 +124,7 @@ class MemberArrays(NamedTuple):
     join_propensity_by_age: np.ndarray  # joining.join_propensity by age (half months), never / former members
     select_by_duration: np.ndarray  # this period's select factor by periods since the first join
     awareness_by_age: np.ndarray  # this period's claim awareness by age (half months)
-    member_elsewhere: np.ndarray  # a member of another platform's plan now (bool; all False in a one-plan model)
+    member_elsewhere: np.ndarray  # a member of another platform's plan now (bool; `Population.member_elsewhere`)
 
 
 @njit(cache=True, inline="always")

@@ -92,8 +92,9 @@ class Population:
         member_neighbours: Neighbours who are members now (int32).
         exited_neighbours: Neighbours out after a signal exit (int32; None unless
             threshold contagion).
-        member_elsewhere: Is a member of another platform's plan now (bool; set by the
-            model each period before the joining pass; all False in a one-plan model).
+        member_elsewhere: Is a member of another platform's plan now (bool; set by a
+            market model before and during the joining passes when
+            `multi_homing_propensity` is below 1; all False otherwise).
         oldest_age_periods: People age up to this age (half months): the plan's maximum
             age, or in a model of several plans the oldest any of them admits.
         launch_period: Model period in which the plan opens (its marketing and its
@@ -372,16 +373,29 @@ class Population:
         )
 
     def annual_risk(self, idx=slice(None)) -> np.ndarray:
-        """True (ultimate) annual risk of the agents at `idx` (per year)."""
-        return self.incidence_by_age[self.age_periods[idx]] * self.frailty[idx]
+        """True (ultimate) annual risk of the agents at `idx` (per year; 0 for one not yet born)."""
+        return self.incidence_by_age[self._born_age(idx)] * self.frailty[idx] * (self.age_periods[idx] >= 0)
 
     def perceived_annual_risk(self, idx=slice(None)) -> np.ndarray:
-        """The agents' belief about their annual risk (per year)."""
-        return self.incidence_by_age[self.age_periods[idx]] * self.perceived_frailty[idx]
+        """The agents' belief about their annual risk (per year; 0 for one not yet born)."""
+        return self.incidence_by_age[self._born_age(idx)] * self.perceived_frailty[idx] * (self.age_periods[idx] >= 0)
 
     def benefit_cny(self, idx) -> np.ndarray:
         """Benefit the agents at `idx` would be paid if approved now (CNY)."""
-        return self.benefit_by_age[self.age_periods[idx]]
+        return self.benefit_by_age[self._born_age(idx)]
+
+    def _born_age(self, idx) -> np.ndarray:
+        """Ages at `idx` as table indices: one not yet born (a negative age in a market
+        model's early periods) reads the table at age 0, never from its end."""
+        return np.maximum(self.age_periods[idx], 0)
+
+    def _check_born(self, idx, period: int) -> None:
+        """The compiled rules read tables at an agent's age and its plan's time since launch:
+        refuse an agent not yet born, or a period before the plan's launch."""
+        if np.any(self.age_periods[idx] < 0):
+            raise ValueError("an agent asked about is not yet born (a negative age): the rules do not apply to it")
+        if period < self.launch_period:
+            raise ValueError(f"period {period} is before the plan's launch (period {self.launch_period})")
 
     def price_pressure(self, idx, signal: ChargeSignal, cap_cny: float, paying: bool) -> np.ndarray:
         """Price pressure on the agents at `idx` at the recent share (0-1; `member_pass.price_pressure`).
@@ -394,13 +408,16 @@ class Population:
                 they weigh them against their reference (loss aversion); those deciding to
                 join have paid nothing to compare with.
         """
+        self._check_born(idx, self.launch_period)
         return member_pass.price_pressures(
-            self.member_arrays(0), self.period_values(0, signal, cap_cny), np.asarray(idx), paying
-        )
+            self.member_arrays(self.launch_period), self.period_values(self.launch_period, signal, cap_cny),
+            np.asarray(idx), paying,
+        )  # fmt: skip
 
     def illness_probability(self, idx, period: int) -> np.ndarray:
         """Probability that the members at `idx` fall ill in `period` and claim (0-1;
         `member_pass.illness_probability`)."""
+        self._check_born(idx, period)
         return member_pass.illness_probabilities(
             self.member_arrays(period), self.period_values(period, ChargeSignal(), np.inf), np.asarray(idx)
         )
@@ -418,6 +435,7 @@ class Population:
     def join_probability(self, idx, period: int, signal: ChargeSignal, cap_cny: float) -> np.ndarray:
         """Probability that the adults at `idx`, who may join, join this period (0-1;
         `member_pass.join_probability`)."""
+        self._check_born(idx, period)
         return member_pass.join_probabilities(
             self.member_arrays(period), self.period_values(period, signal, cap_cny), np.asarray(idx)
         )
@@ -779,7 +797,7 @@ class Population:
         self.leave(members_out, ExitReason.AGED_OUT, period)
         return len(members_out)
 
-    def age_then_consider_and_buy_insurance(self, period: int) -> tuple[int, np.ndarray, dict]:
+    def age_then_consider_and_buy_insurance(self, period: int) -> tuple[np.ndarray, np.ndarray, dict]:
         """Everyone ages half a month (members reaching the maximum age leave); then agents
         come to consider commercial insurance and some who consider buy; then the census.
 

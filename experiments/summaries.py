@@ -164,6 +164,9 @@ def summarise_run(table: pd.DataFrame, announced_period: int, names: tuple[str, 
     Returns:
         Metric name to value (units in `SUMMARY_METRICS`).
     """
+    unknown = [name for name in names or () if name not in ALL_METRICS]
+    if unknown:
+        raise ValueError(f"unknown summary {unknown[0]!r}: one of {', '.join(ALL_METRICS)}")
     chosen = SUMMARY_METRICS if names is None else {n: SUMMARY_METRICS[n] for n in names if n in SUMMARY_METRICS}
     return {name: metric.compute(table, announced_period) for name, metric in chosen.items()}
 
@@ -216,30 +219,30 @@ def _plans_total(column: str, platform: str | None = None, plan: str | None = No
     return compute
 
 
-_MM = MarketMetric
+_Market = MarketMetric
 MARKET_METRICS: dict[str, MarketMetric] = {
     m.name: m
     for m in (
-        _MM("industry_peak_members", "people", "most people holding any platform's plan in a period, each once",
+        _Market("industry_peak_members", "people", "most people holding any platform's plan in a period, each once",
             _industry("all")),
-        _MM("industry_members_end_2020", "people", "people holding any platform's plan at the record's end "
+        _Market("industry_members_end_2020", "people", "people holding any platform's plan at the record's end "
             "(2020-12-31), each once", _industry("all", "record_end")),
-        _MM("held_twice_at_industry_peak", "people", "platform memberships beyond one a person at the industry's "
+        _Market("held_twice_at_industry_peak", "people", "platform memberships beyond one a person at the industry's "
             "peak (the platforms' members summed, less the people)", _held_twice_at_peak),
-        _MM("xianghubao_peak_members_all_plans", "people", "most people holding any of Xianghubao's plans",
+        _Market("xianghubao_peak_members_all_plans", "people", "most people holding any of Xianghubao's plans",
             _industry("xianghubao")),
-        _MM("waterdrop_peak_members", "people", "most members of Waterdrop", _industry("waterdrop")),
-        _MM("xianghubao_fee_revenue_all_plans", "CNY", "management fees of all Xianghubao's plans to settlement",
+        _Market("waterdrop_peak_members", "people", "most members of Waterdrop", _industry("waterdrop")),
+        _Market("xianghubao_fee_revenue_all_plans", "CNY", "management fees of all Xianghubao's plans to settlement",
             _plans_total("fee_revenue", "xianghubao")),
-        _MM("elderly_plan_fee_revenue", "CNY", "management fees of Xianghubao's elderly cancer plan",
+        _Market("elderly_plan_fee_revenue", "CNY", "management fees of Xianghubao's elderly cancer plan",
             _plans_total("fee_revenue", "xianghubao", "elderly_cancer")),
-        _MM("elderly_plan_payouts", "CNY", "benefits paid by Xianghubao's elderly cancer plan",
+        _Market("elderly_plan_payouts", "CNY", "benefits paid by Xianghubao's elderly cancer plan",
             _plans_total("payouts", "xianghubao", "elderly_cancer")),
-        _MM("competitors_fee_revenue", "CNY", "management fees of every other platform",
+        _Market("competitors_fee_revenue", "CNY", "management fees of every other platform",
             _plans_total("fee_revenue", "xianghubao", others=True)),
-        _MM("closure_switched_total", "people", "members of closing plans who joined another platform at the closure",
-            _plans_total("closure_switched")),
-        _MM("closure_took_policy_total", "people", "members of closing plans who took the policy offered",
+        _Market("closure_switched_total", "people", "members of closing plans who joined another platform at the "
+            "closure", _plans_total("closure_switched")),
+        _Market("closure_took_policy_total", "people", "members of closing plans who took the policy offered",
             _plans_total("closure_took_policy")),
     )
 }  # fmt: skip

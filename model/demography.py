@@ -69,10 +69,15 @@ def draw_age_periods(uniforms: np.ndarray, pyramid: str, max_age_periods: int, p
     return np.minimum(ages.astype(np.int64), max_age_periods - 1).astype(np.int16)
 
 
-def people_below(pyramid: str, age_years: float) -> float:
+def people_ratio(pyramid: str, age_years: float, reference_age_years: float) -> float:
+    """People of `pyramid` younger than `age_years` over those younger than
+    `reference_age_years` (1): the uniform pyramid's density is the same at every age."""
+    return _people_below(pyramid, age_years) / _people_below(pyramid, reference_age_years)
+
+
+def _people_below(pyramid: str, age_years: float) -> float:
     """Share of the people of `pyramid` younger than `age_years` (1; for the uniform
-    pyramid, which has no oldest age, `age_years` itself, in years: only ratios of it mean
-    anything)."""
+    pyramid, which has no oldest age, `age_years` itself: only its ratios mean anything)."""
     if pyramid == "uniform":
         return float(age_years)
     edges, shares = INTERNET_USERS_2020_EDGES_YEARS, INTERNET_USERS_2020_SHARES

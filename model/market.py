@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from huzhu.model.calendar import PERIODS_PER_YEAR
+
 #: The last day of the public record the model is calibrated on.
 RECORD_END = dt.date(2020, 12, 31)
 #: The platform whose critical-illness plan the model runs.
@@ -28,6 +30,7 @@ MODELLED_PLATFORM = "xianghubao"
 #: What a closing platform offered its members: a commercial policy, a refund, nothing.
 CLOSURE_OFFERS = ("policy", "refund", "none")
 MARKET_FILE = "market.toml"
+DAYS_PER_YEAR = 365.25
 
 _PLATFORM_FIELDS = {"name": str, "launch": dt.date, "closure": dt.date, "closure_offer": str}
 _PLATFORM_REQUIRED = ("name", "launch")
@@ -103,8 +106,9 @@ class Plan:
 
     @property
     def waiting_periods(self) -> int:
-        """The wait in sharing periods, rounded to the nearest (periods)."""
-        return round(self.waiting_days / 365 * 12 * self.periods_per_month)
+        """The wait in the model's half-month periods, rounded to the nearest (periods):
+        what a member waits whatever the plan's sharing cadence."""
+        return round(self.waiting_days * PERIODS_PER_YEAR / DAYS_PER_YEAR)
 
     def benefit_at(self, age_years: float) -> float:
         """Benefit for a diagnosis at `age_years` (CNY; 0 below the first step)."""
@@ -218,6 +222,12 @@ def _platform(key: str, table) -> Platform:
                 f"another plan of the platform, one of {others}"
             )
         _no_transfer_cycle(where, plan, plans)
+        if plan.transfer_from is not None and plan.entry_ages_years[0] != plans[plan.transfer_from].entry_ages_years[1]:
+            raise MarketError(
+                f"{where}, plan {plan.key!r}, field 'entry_ages_years': its youngest age "
+                f"{plan.entry_ages_years[0]:g} is not allowed: members of {plan.transfer_from!r} move here when they "
+                f"reach its oldest age, {plans[plan.transfer_from].entry_ages_years[1]:g}"
+            )
     return Platform(key, values["name"], values["launch"], closure, offer, plans, sources)
 
 

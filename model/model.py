@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pandas as pd
 from huzhu.agents.member import MemberAgent
 from huzhu.agents.population import DEFAULT_CHUNK_SIZE, Population
 from huzhu.agents.states import VOLUNTARY_EXIT_REASONS, State
+from huzhu.model import between_plans
 from huzhu.model.calendar import Calendar
 from huzhu.model.market import MODELLED_PLATFORM, load_market
 from huzhu.model.network import build_network
@@ -19,7 +21,7 @@ from huzhu.model.parameters import ParameterError, resolve_parameters
 from huzhu.model.plans import PlanSetup, oldest_age_years, people_reached, plan_setups
 from huzhu.model.pool import EXIT_COLUMNS, REPORTED_COLUMNS, Pool
 from huzhu.model.presets import preset_overrides
-from huzhu.model.streams import AgentStreams, Stream
+from huzhu.model.streams import AgentStreams
 from huzhu.model.threads import threads_from_environment
 
 MEMBER_OBJECTS_MAX = 50_000  # above this, MemberAgent views are made on demand only
@@ -195,11 +197,10 @@ class MutualAidModel(mesa.Model):
             for pool in active:
                 pool.complete_waiting_periods(period)
                 pool.fall_ill_then_decide_to_stay(period, date.year)
-            self._mark_members_elsewhere(active)
-            for pool in active:
-                pool.decide_to_join(period, date.year)
-            censuses = self.age_then_cross_sell(period, active)
-        self._close_due(period, active, censuses)
+            self.decide_to_join(period, date.year, active)
+            censuses, aged_out = self.age_then_cross_sell(period, active)
+            self.move_at_maximum_age(period, active, aged_out, censuses)
+        self.close_if_due(period, active, censuses)
         for pool in active:
             row = pool.record(censuses.get(pool.key))
             if pool is self.pool:
@@ -215,143 +216,96 @@ class MutualAidModel(mesa.Model):
     def _close_with_the_modelled_plan(self) -> None:
         """The closure rule is the modelled platform's decision (`closure_rule`): its other
         plans, and under `competitor_closures="with_modelled"` every platform, close when
-        the modelled plan does, however the rule moved its dates."""
+        the modelled plan does, however the rule moved its dates; the news of it reaches
+        the others when it closes."""
         modelled = self.pool.platform
+        moved = False
         for pool in self.pools[1:]:
             if pool.platform_key == self.pool.platform_key or self.params["competitor_closures"] == "with_modelled":
+                moved |= pool.platform.end_period != modelled.end_period
                 pool.platform.announced_period = modelled.announced_period
                 pool.platform.end_period = modelled.end_period
+        if moved:
+            for pool in self.pools:
+                pool.population.closure_news_periods = self._closures_elsewhere(pool)
 
-    def age_then_cross_sell(self, period: int, active: list[Pool]) -> dict[str, dict | None]:
+    def decide_to_join(self, period: int, year: int, active: list[Pool]) -> None:
+        """Each open pool's outsiders decide to join, pool by pool; in a market model
+        with `multi_homing_propensity` below 1, each pool's joiners count as members
+        elsewhere for the pools of other platforms that decide after it."""
+        marks = len(self.pools) > 1 and self.params["multi_homing_propensity"] != 1.0
+        if marks:
+            between_plans.mark_members_elsewhere(active)
+        for pool in active:
+            pool.decide_to_join(period, year)
+            if marks and (pool.tally["joins"] or pool.tally["joins_family"]):
+                joiners = np.flatnonzero(
+                    (pool.population.state == State.WAITING) & (pool.population.join_period == period)
+                )
+                between_plans.mark_joiners_elsewhere(active, pool, joiners)
+
+    def age_then_cross_sell(self, period: int, active: list[Pool]) -> tuple[dict, dict]:
         """Everyone ages half a month and passes through the insurance funnel (in the first
         pool's pass, which runs every period); members reaching a plan's maximum age leave
-        it, and some move to the plan that takes them over. Returns each active pool's
-        census, None where it must be taken again."""
+        it. Returns each active pool's census (`Population.census`) and the members each
+        pool aged out (agent indices)."""
         censuses: dict[str, dict | None] = {}
+        aged_out: dict[str, np.ndarray] = {}
         first = self.pools[0]
         # The first pool ages people from the model's first period, before it opens, to
         # the last before its settlement, which ends the run.
         people_step = [] if first.settled else [first]
         for pool in dict.fromkeys([*people_step, *active]):
-            census, aged_out = pool.age_then_cross_sell(period)
-            censuses[pool.key] = census
-            for target in self._transfers[pool.key] if len(aged_out) else ():
+            censuses[pool.key], aged_out[pool.key] = pool.age_then_cross_sell(period)
+        return censuses, aged_out
+
+    def move_at_maximum_age(
+        self, period: int, active: list[Pool], aged_out: dict[str, np.ndarray], censuses: dict[str, dict | None]
+    ) -> None:
+        """Members a plan has just aged out of move to the plan that takes them over
+        (`between_plans.transfer_at_maximum_age`, `plan_transfer_takeup`); the census of
+        each plan they joined is taken again."""
+        for source in active:
+            for target in self._transfers[source.key]:
                 if target in active and target.takes_members(period):
-                    moved = self._transfer(pool, target, aged_out, period)
-                    pool.tally["transfers_out"] += moved
+                    moved = between_plans.transfer_at_maximum_age(
+                        source, target, aged_out[source.key], period, self.params["plan_transfer_takeup"]
+                    )
+                    source.tally["transfers_out"] += moved
                     target.tally["transfers_in"] += moved
-                    if target.key in censuses:  # counted before the transfer
+                    if moved:
                         censuses[target.key] = None
-        return censuses
 
-    def _transfer(self, source: Pool, target: Pool, aged_out: np.ndarray, period: int) -> int:
-        """Members of `source` who have just aged out move to `target` covered, each with
-        probability `plan_transfer_takeup` (one uniform each, `Stream.PLAN_TRANSFER` of
-        the target's streams). Returns how many moved (agents)."""
-        takeup = self.params["plan_transfer_takeup"]
-        if not len(aged_out) or not takeup:
-            return 0
-        target_population = target.population
-        movers = aged_out[_uniform_at(target_population, Stream.PLAN_TRANSFER, period, aged_out) < takeup]
-        state = target_population.state[movers]
-        movers = movers[(state != State.WAITING) & (state != State.COVERED)]
-        target_population.take_over(movers, period, source.population.first_join_period[movers])
-        return len(movers)
-
-    def _close_due(self, period: int, active: list[Pool], censuses: dict[str, dict | None]) -> None:
+    def close_if_due(self, period: int, active: list[Pool], censuses: dict[str, dict | None]) -> None:
         """Pools in their last covered period close: every member leaves, some take the
-        offered policy, some join another platform (`closure_switch_prob`); the census of
-        each pool the members left or joined is taken again."""
+        offered policy, and in a market model the rest go where
+        `between_plans.closure_destinations` says; the census of each pool the members
+        left or joined is taken again."""
         closing = [pool for pool in active if period == pool.platform.end_period]
         for pool in closing:
             closed, took_policy = pool.close(period)
             censuses[pool.key] = None
-            if len(self.pools) > 1:
-                self._after_closure(pool, closed, took_policy, period, active, closing, censuses)
-
-    def _after_closure(
-        self,
-        pool: Pool,
-        closed: np.ndarray,
-        took_policy: np.ndarray,
-        period: int,
-        active: list[Pool],
-        closing: list[Pool],
-        censuses: dict[str, dict | None],
-    ) -> None:
-        """Where a closed pool's members go: those who took the policy are insured; of the
-        others, those still members of another open platform stay there; the rest join
-        another open platform with probability `closure_switch_prob`, choosing among the
-        platforms taking members with weight 1 + their neighbours there (what they see on
-        their phone, and their friends), if it admits them; else they leave mutual aid."""
-        open_elsewhere = [
-            other for other in active
-            if other not in closing and other.platform_key != pool.platform_key and other.takes_members(period)
-        ]  # fmt: skip
-        rest = np.setdiff1d(closed, took_policy, assume_unique=True)
-        elsewhere = np.zeros(len(rest), dtype=bool)
-        for other in active:
-            if other not in closing and other.platform_key != pool.platform_key:
-                elsewhere |= other.population.is_member(rest)
-        pool.tally["closure_member_elsewhere"] = int(np.count_nonzero(elsewhere))
-        candidates = rest[~elsewhere]
-        switch_prob = self.params["closure_switch_prob"]
-        if not switch_prob or not open_elsewhere or not len(candidates):
-            return
-        u = _uniform_at(pool.population, Stream.CLOSURE_SWITCH, period, candidates)
-        switching = candidates[u < switch_prob]
-        u_choice = (u[u < switch_prob] / switch_prob)[:, None]
-        weights = np.stack([1.0 + other.population.member_neighbours[switching] for other in open_elsewhere], axis=1)
-        cumulative = np.cumsum(weights, axis=1)
-        choice = (u_choice * cumulative[:, -1:] >= cumulative).sum(axis=1)
-        switched = 0
-        for k, other in enumerate(open_elsewhere):
-            chosen = switching[choice == k]
-            chosen = chosen[other.population.may_join(chosen, period)]
-            if len(chosen):
-                other.population.enter(chosen.astype(np.int64), period)
-                other.tally["joins"] += len(chosen)
+            if len(self.pools) == 1:
+                continue
+            others = [other for other in active if other not in closing and other.platform_key != pool.platform_key]
+            held, switched, joined = between_plans.closure_destinations(
+                pool, closed, took_policy, period, others, self.params["closure_switch_prob"]
+            )
+            pool.tally["closure_member_elsewhere"], pool.tally["closure_switched"] = held, switched
+            for other, (joins, rejoins) in joined.items():
+                other.tally["joins"] += joins
+                other.tally["rejoins"] += rejoins
                 censuses[other.key] = None
-                switched += len(chosen)
-        pool.tally["closure_switched"] = switched
 
-    def _mark_members_elsewhere(self, active: list[Pool]) -> None:
-        """Before the joining passes of a market model: who is a member of a platform
-        other than each pool's (`member_elsewhere`), read when `multi_homing_propensity`
-        is below 1."""
-        if len(self.pools) == 1 or self.params["multi_homing_propensity"] == 1.0:
-            return
-        platforms = {pool.platform_key for pool in active}
-        for start, stop in self.population.chunks():
-            chunk = slice(start, stop)
-            member_of = {key: np.zeros(stop - start, dtype=bool) for key in platforms}
-            for pool in active:
-                member_of[pool.platform_key] |= pool.population.is_member(chunk)
-            platforms_held = np.sum(list(member_of.values()), axis=0, dtype=np.int8)
-            for pool in active:
-                pool.population.member_elsewhere[chunk] = platforms_held > member_of[pool.platform_key]
-
-    def _record_industry(self, period: int, date) -> None:
+    def _record_industry(self, period: int, date: dt.date) -> None:
         """People who are members of at least one plan, of each platform and of any,
         each counted once (`industry_results`)."""
-        open_pools = [pool for pool in self.pools if pool.rows and pool.rows[-1]["period"] == period]
-        counts = {key: 0 for key in dict.fromkeys(pool.platform_key for pool in open_pools)}
-        anywhere = 0
-        for start, stop in self.population.chunks():
-            chunk = slice(start, stop)
-            member_any = np.zeros(stop - start, dtype=bool)
-            for key in counts:
-                member_of = np.zeros(stop - start, dtype=bool)
-                for pool in open_pools:
-                    if pool.platform_key == key:
-                        member_of |= pool.population.is_member(chunk)
-                counts[key] += int(np.count_nonzero(member_of))
-                member_any |= member_of
-            anywhere += int(np.count_nonzero(member_any))
+        recorded = [pool for pool in self.pools if pool.rows and pool.rows[-1]["period"] == period]
         timestamp = pd.Timestamp(date)
-        scale = self.people_per_agent
-        for key, count in {**counts, "all": anywhere}.items():
-            self._industry_rows.append({"period": period, "date": timestamp, "platform": key, "members": count * scale})
+        for key, count in between_plans.industry_counts(recorded).items():
+            self._industry_rows.append(
+                {"period": period, "date": timestamp, "platform": key, "members": count * self.people_per_agent}
+            )
 
     def step_each_agent(self) -> None:
         """Reference path (one plan): every MemberAgent runs its own period, in random
@@ -435,18 +389,6 @@ class MutualAidModel(mesa.Model):
     def n_periods(self) -> int:
         """Periods from the first launch to the settlement after the dated closure."""
         return self.calendar.period_of(self.params["closure_date"]) + 2
-
-
-def _uniform_at(population: Population, stream: Stream, period: int, agents: np.ndarray) -> np.ndarray:
-    """One uniform for each agent of `agents` (ascending) from the population's `stream`
-    in `period`, item i being agent i's, drawn a chunk at a time."""
-    out = np.empty(len(agents))
-    for start, stop in population.chunks():
-        low, high = np.searchsorted(agents, [start, stop])
-        if high > low:
-            local_period = period - population.launch_period
-            out[low:high] = population.streams.uniforms(stream, local_period, start, stop)[agents[low:high] - start]
-    return out
 
 
 def _reporter(column: str):

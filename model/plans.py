@@ -21,14 +21,13 @@ from typing import Any
 
 from huzhu.model import demography
 from huzhu.model.calendar import PERIODS_PER_YEAR
-from huzhu.model.market import MODELLED_PLATFORM, Plan, Platform, load_market
+from huzhu.model.market import DAYS_PER_YEAR, MODELLED_PLATFORM, Plan, Platform, load_market
 from huzhu.model.parameters import ParameterError, resolve_parameters
 
 #: Each other plan's fitted values (`huzhu.calibration.market`).
 MARKET_CALIBRATION_FILE = "market_calibration.json"
 #: The modelled platform's plan that the model's own parameters describe.
 MODELLED_PLAN = "critical_illness"
-DAYS_PER_YEAR = 365.25
 
 
 @dataclass(frozen=True)
@@ -140,11 +139,10 @@ def people_reached(params: dict[str, Any], oldest_age_years: float) -> float:
     """People the platforms can reach, of all ages below `oldest_age_years` (people).
 
     `population` counts those below the modelled plan's maximum age; the older ones are
-    added at the density of the age pyramid (`demography.band_shares`)."""
-    ratio = demography.people_below(params["age_pyramid"], oldest_age_years) / demography.people_below(
-        params["age_pyramid"], params["max_age_years"]
+    added at the density of the age pyramid (`demography.people_ratio`)."""
+    return params["population"] * demography.people_ratio(
+        params["age_pyramid"], oldest_age_years, params["max_age_years"]
     )
-    return params["population"] * ratio
 
 
 def _setup(params: dict[str, Any], platform: Platform, plan: Plan, values: dict[str, float]) -> PlanSetup:
@@ -175,7 +173,7 @@ def _setup(params: dict[str, Any], platform: Platform, plan: Plan, values: dict[
         "benefit_young_cny": young,
         "benefit_old_cny": old,
         "benefit_age_split_years": split if len(plan.benefit_cny) == 2 else plan.entry_ages_years[1],
-        "waiting_periods": round(plan.waiting_days * PERIODS_PER_YEAR / DAYS_PER_YEAR),
+        "waiting_periods": plan.waiting_periods,
         "fee_rate": plan.fee_rate,
         "covered_illness_factor": params["covered_illness_factor"]
         * values.get("incidence_factor", plan.incidence_factor),

@@ -10,6 +10,7 @@ people as they are at the same point of the period.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import numpy as np
@@ -142,15 +143,17 @@ class Pool:
         return self.launch_period <= period < self.platform.announced_period
 
     # ---------------------------------------------------------------- phases
-    def open_period(self, period: int, date) -> None:
-        """A fresh tally for the period: every reported column at zero."""
+    def open_period(self, period: int, date: dt.date) -> None:
+        """A fresh tally for the period (starting on `date`): every reported column at zero."""
         self.tally = {c: 0 for c in REPORTED_COLUMNS}
         self.tally.update(period=period, date=pd.Timestamp(date))
 
     def share_last_period_costs(self, period: int, year: int) -> None:
         """The platform splits the benefits paid since its last sharing, and the fee on
-        them, among today's members, in each of the plan's sharing periods."""
-        if (period - self.launch_period) % self.setup.share_every_periods:
+        them, among today's members, in each of the plan's sharing periods and in the
+        settlement after its closure, which shares whatever is left."""
+        off_cycle = (period - self.launch_period) % self.setup.share_every_periods
+        if off_cycle and not self.is_settling(period):
             return
         new_year = self._last_shared_year != year
         self._last_shared_year = year

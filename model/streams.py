@@ -66,8 +66,7 @@ class AgentStreams:
         """The streams of another plan of the same run (`plan_key`, non-empty)."""
         if not plan_key:
             raise ValueError("plan_key must name the plan (the first plan's streams are the run's own)")
-        streams = AgentStreams(np.random.SeedSequence(self.entropy), plan_key)
-        return streams
+        return AgentStreams(np.random.SeedSequence(self.entropy), plan_key)
 
     def _generator(self, stream: Stream, period: int, start: int) -> np.random.Generator:
         # One 64-bit output per float64 draw, so item i is output i of the stream.

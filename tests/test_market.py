@@ -159,6 +159,8 @@ def test_a_benefit_is_the_last_step_at_or_below_the_age(tmp_path):
          ["plan 'a'", "admits", "everyone", "chronic_conditions"]),
         ('fee_rate_source = "sa"', 'fee_rate_source = "sa"\nadmits = "chronic_conditions"',
          ["plan 'a'", "admits", "needs a source"]),
+        ("entry_ages_years = [60.0, 71.0]", "entry_ages_years = [59.0, 71.0]",
+         ["plan 'b'", "entry_ages_years", "59", "oldest age, 60"]),
     ],
 )  # fmt: skip
 def test_a_malformed_market_file_is_an_error_naming_where_and_what_is_allowed(tmp_path, old, new, names):

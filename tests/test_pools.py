@@ -94,7 +94,8 @@ def test_each_sharing_splits_the_payouts_since_the_last_one_and_the_fee_on_them(
     for pool in market.model.pools:
         t = market.plans[(market.plans.platform == pool.platform_key) & (market.plans.plan == pool.plan_key)]
         fee_rate, every = pool.params["fee_rate"], pool.setup.share_every_periods
-        sharing = ((t.period - pool.launch_period) % every == 0).to_numpy()
+        settling = (t.period > pool.platform.end_period).to_numpy()
+        sharing = ((t.period - pool.launch_period) % every == 0).to_numpy() | settling
         payouts, pending = t.payouts.to_numpy(), 0.0
         for k in range(len(t)):
             if sharing[k]:
@@ -104,7 +105,9 @@ def test_each_sharing_splits_the_payouts_since_the_last_one_and_the_fee_on_them(
             else:
                 assert t.shared_total.iloc[k] == 0.0
             pending += payouts[k]
-        assert pending == 0.0 or not sharing[-1]
+        assert settling[-1] or pool.platform.end_period >= market.model.pool.platform.end_period, pool.key
+        if settling[-1]:  # its settlement shared the last payouts: nothing is left unshared
+            assert pending == payouts[-1] == 0.0, pool.key
         assert t.fee_revenue.sum() == pytest.approx(fee_rate * t.payouts.sum(), rel=1e-9, abs=ABS_CNY), pool.key
 
 
@@ -235,6 +238,18 @@ def test_the_industry_total_counts_each_platforms_members_once_across_its_plans(
     plans = market.plans.groupby(["period", "platform"]).members.sum()
     common = ind.index.intersection(plans.index)
     assert (ind[common] <= plans[common] + 1e-6).all()
+
+
+def test_without_multi_homing_or_family_enrolment_no_one_ever_holds_two_platforms():
+    # Each pool's joiners count as members elsewhere for the pools deciding after them in
+    # the same period, so exclusivity holds to the person.
+    model = MutualAidModel(
+        preset="market", n_agents=10_000, rng=5, multi_homing_propensity=0.0, family_enrolment_prob=0.0
+    )
+    model.run()
+    ind = model.industry_results().pivot(index="period", columns="platform", values="members").fillna(0.0)
+    np.testing.assert_allclose(ind.drop(columns="all").sum(axis=1), ind["all"], rtol=REL)
+    assert ind["all"].max() > 0
 
 
 def test_no_one_joins_a_second_platform_by_their_own_choice_without_multi_homing():
