@@ -132,8 +132,8 @@ def calibrate_market(
     inner = {key: high[key] - _GOLDEN * (high[key] - low[key]) for key in FITTED}
     outer = {key: low[key] + _GOLDEN * (high[key] - low[key]) for key in FITTED}
     steps = iterations + 2 + waterdrop_evaluations
-    f_inner = _errors(_run(inner, waterdrop, n_agents, seed), targets)
-    f_outer = _errors(_run(outer, waterdrop, n_agents, seed), targets)
+    f_inner = _errors(run_to_cutoff(inner, waterdrop, n_agents, seed), targets)
+    f_outer = _errors(run_to_cutoff(outer, waterdrop, n_agents, seed), targets)
     if progress:
         progress(2, steps)
     for step in range(iterations):
@@ -145,7 +145,7 @@ def calibrate_market(
             else:
                 low[key], inner[key], f_inner[key] = inner[key], outer[key], f_outer[key]
                 outer[key] = probe[key] = low[key] + _GOLDEN * (high[key] - low[key])
-        f_probe = _errors(_run(probe, waterdrop, n_agents, seed), targets)
+        f_probe = _errors(run_to_cutoff(probe, waterdrop, n_agents, seed), targets)
         for key in FITTED:
             if probe[key] == inner[key]:
                 f_inner[key] = f_probe[key]
@@ -161,14 +161,14 @@ def calibrate_market(
         evaluations[0] += 1
         if progress:
             progress(iterations + 2 + evaluations[0], steps)
-        return _errors(_run(best, values, n_agents, seed), targets)[WATERDROP]
+        return _errors(run_to_cutoff(best, values, n_agents, seed), targets)[WATERDROP]
 
     search = minimize(
         waterdrop_error, np.log(WATERDROP_START), method="Nelder-Mead",
         options={"maxfev": waterdrop_evaluations, "initial_simplex": _simplex(WATERDROP_START), "xatol": 0.01},
     )  # fmt: skip
     waterdrop = dict(zip(WATERDROP_VALUES, np.exp(search.x).tolist(), strict=True))
-    tables = _run(best, waterdrop, n_agents, seed)
+    tables = run_to_cutoff(best, waterdrop, n_agents, seed)
     fit = pd.DataFrame(
         [
             {
@@ -209,8 +209,18 @@ def _simplex(start: tuple[float, float]) -> np.ndarray:
     return np.array([x0, x0 + np.array([math.log(2.0), 0.0]), x0 + np.array([0.0, math.log(2.0)])])
 
 
-def _run(log_values: dict, waterdrop: dict, n_agents: int, seed: int) -> dict[str, pd.DataFrame]:
-    """One market run to the cutoff with each fitted plan's value; each plan's table."""
+def run_to_cutoff(log_values: dict, waterdrop: dict, n_agents: int, seed: int) -> dict[str, pd.DataFrame]:
+    """One market run to the cutoff with each fitted plan's value, the competitors open.
+
+    Args:
+        log_values: The log of the one fitted value of each plan of `FITTED`.
+        waterdrop: Waterdrop's two values by name (`WATERDROP_VALUES`; 1).
+        n_agents: Agents of the run.
+        seed: Its seed.
+
+    Returns:
+        Each plan's period table to the cutoff, by "platform.plan".
+    """
     from huzhu.model.model import MutualAidModel  # the model imports this module's reader
 
     overrides = {key: {FITTED[key][0]: math.exp(value)} for key, value in log_values.items()}

@@ -469,3 +469,20 @@ def test_an_endogenous_closure_closes_every_plan_of_the_modelled_platform_togeth
     # Every Xianghubao plan with members then closed in that period; none is left.
     last = plans[plans.platform == "xianghubao"].groupby("plan").period.max()
     assert (last == closed + 1).all()  # each settles the period after
+
+
+def test_the_shipped_market_calibration_reproduces_its_fit_table():
+    # The fit table's simulated values come from one market run at the fitted values
+    # (200,000 agents, seed 1); the model must still give them to the bit, or the shipped
+    # calibration no longer describes it (rerun huzhu calibrate-market).
+    import math
+
+    from huzhu.calibration.market import FITTED, WATERDROP, load_market_calibration, plan_targets, run_to_cutoff
+
+    settings, values = load_market_calibration()["settings"], load_market_calibration()["plans"]
+    logs = {key: math.log(values[key][FITTED[key][0]]) for key in FITTED}
+    tables = run_to_cutoff(logs, values[WATERDROP], settings["n_agents"], settings["seed"])
+    fit = pd.read_csv(Path(__file__).parents[1] / "data" / "market_calibration.csv")
+    for target in plan_targets():
+        row = fit[(fit.plan == target.plan) & (fit.date == target.date.isoformat())].iloc[0]
+        assert target.simulated(tables[target.plan]) == pytest.approx(row.simulated, rel=1e-12), target.plan
