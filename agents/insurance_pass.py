@@ -11,8 +11,10 @@ end-of-period census (agents/census.py), so the census needs no pass of its own.
 
 People age once a period, in the pass of the model's first plan, and pass through the
 funnel there from that plan's launch on (the funnel's rates are its members' and its
-outsiders'); the pass of any other plan of the model (`people_step=False`) only checks
-its own maximum age against the ages the first pass left, and counts its census.
+outsiders'; in a market model its members are those of any of the modelled platform's
+plans, and everyone under the oldest age any plan admits takes part); the pass of any
+other plan of the model (`people_step=False`) only checks its own maximum age against the
+ages the first pass left, and counts its census.
 """
 
 from __future__ import annotations
@@ -30,15 +32,20 @@ from huzhu.model.threads import BLOCK_AGENTS
 _OUTSIDER, _WAITING, _COVERED = int(State.OUTSIDER), int(State.WAITING), int(State.COVERED)
 _EXITED, _CLAIMED, _AGED_OUT = int(State.EXITED), int(State.CLAIMED), int(State.AGED_OUT)
 
+_NO_MEMBERS = np.zeros(1, dtype=np.bool_)  # read only when a platform's members are given
 #: Codes of `consider_and_buy`'s result.
 NO_PURCHASE, BOUGHT_AS_NONMEMBER, BOUGHT_AS_MEMBER = 0, 1, 2
 
 
 @njit(cache=True, inline="always")
-def _out_of_the_funnel(state, age_periods, considering, insured, min_age_periods):
-    """Whether an agent takes no step in the funnel: paid a benefit, past the maximum age,
-    under the minimum age, or insured already after considering."""
-    return state == _CLAIMED or state == _AGED_OUT or age_periods < min_age_periods or (considering and insured)
+def _out_of_the_funnel(state, age_periods, considering, insured, min_age_periods, oldest_age_periods):
+    """Whether an agent takes no step in the funnel: paid a benefit, at the oldest age
+    (in a one-plan model, aged out of the plan), under the minimum age, or insured already
+    after considering."""
+    return (
+        state == _CLAIMED or age_periods >= oldest_age_periods or age_periods < min_age_periods
+        or (considering and insured)
+    )  # fmt: skip
 
 
 @njit(cache=True, inline="always")
@@ -68,7 +75,8 @@ def _consider_and_buy(
 
 @njit(cache=True, parallel=True)
 def _age_then_consider_and_buy(
-    start, stop, block_agents, words, people_step, funnel, state, age_periods, considering, insured, income_cny,
+    start, stop, block_agents, words, people_step, funnel, platform_members_given, platform_member, state,
+    age_periods, considering, insured, income_cny,
     frailty, credit_pass, incidence_by_age, weight_by_age, min_age_periods, oldest_age_periods, max_age_periods,
     rate_members, rate_nonmembers, income_median_cny, buy_rate, buy_income_elasticity, bought, member_aged_out,
     census_partial,
@@ -100,13 +108,15 @@ def _age_then_consider_and_buy(
             if not funnel:
                 bought[k] = NO_PURCHASE
                 continue
-            if _out_of_the_funnel(s, age_periods[i], considering[i], insured[i], min_age_periods):
+            if _out_of_the_funnel(s, age_periods[i], considering[i], insured[i], min_age_periods, oldest_age_periods):
                 draw_hi, draw_lo = pcg64dxsm.skip(draw_hi, draw_lo, words[2], words[3])  # its number is not needed
                 bought[k] = NO_PURCHASE
                 continue
             u, draw_hi, draw_lo = pcg64dxsm.next_double(draw_hi, draw_lo, words[2], words[3])
+            # A member is the plan's, or in a market model any plan's of the modelled platform.
+            member = platform_member[i] if platform_members_given else (s == _WAITING or s == _COVERED)
             bought[k] = _consider_and_buy(
-                i, u, s == _WAITING or s == _COVERED, considering, insured, income_cny, p_consider_member,
+                i, u, member, considering, insured, income_cny, p_consider_member,
                 p_consider_nonmember, income_median_cny, buy_rate, buy_income_elasticity,
             )  # fmt: skip
         # The block's agents are final for the period (unless the plan closes now) and
@@ -126,6 +136,7 @@ def age_then_consider_and_buy(
     census_partial: np.ndarray,
     people_step: bool = True,
     funnel: bool = True,
+    platform_member: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Agents start..stop-1 age half a month, then come to consider insurance and some buy
     (in place), each drawing its uniform from the stream whose position-0 words are
@@ -141,6 +152,9 @@ def age_then_consider_and_buy(
             checks the plan's maximum age and counts only.
         funnel: Whether people pass through the insurance funnel here (the model's first
             plan, from its launch; the caller decides, `Population.age_then_consider_and_buy_insurance`).
+        platform_member: In a market model, whether each agent is a member of any plan of
+            the modelled platform (bool, every agent): the funnel's members; None: the
+            plan's own members.
 
     Returns:
         (bought, member_aged_out): per agent NO_PURCHASE, BOUGHT_AS_NONMEMBER or
@@ -153,7 +167,8 @@ def age_then_consider_and_buy(
     if stop == start:
         return bought, member_aged_out
     _age_then_consider_and_buy(
-        int(start), int(stop), BLOCK_AGENTS, words, bool(people_step), bool(funnel),
+        int(start), int(stop), BLOCK_AGENTS, words, bool(people_step), bool(funnel), platform_member is not None,
+        _NO_MEMBERS if platform_member is None else platform_member,
         population.state, population.age_periods,
         population.considering, population.insured, population.income_cny, population.frailty,
         population.credit_pass, population.incidence_by_age, population.weight_by_age, population.min_age_periods,

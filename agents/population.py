@@ -797,12 +797,19 @@ class Population:
         self.leave(members_out, ExitReason.AGED_OUT, period)
         return len(members_out)
 
-    def age_then_consider_and_buy_insurance(self, period: int) -> tuple[np.ndarray, np.ndarray, dict]:
+    def age_then_consider_and_buy_insurance(
+        self, period: int, platform_member: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, dict]:
         """Everyone ages half a month (members reaching the maximum age leave); then agents
         come to consider commercial insurance and some who consider buy; then the census.
 
         One uniform per agent: one not yet considering starts if u < p_consider and then
         buys if u / p_consider < p_buy; one already considering buys if u < p_buy.
+
+        Args:
+            period: This period.
+            platform_member: In a market model, whether each agent is a member of any plan
+                of the modelled platform (bool): the funnel's members (None: this plan's).
 
         Returns:
             (members who aged out (agent indices), for each buyer whether it was a member
@@ -816,7 +823,7 @@ class Population:
         census_partial = partial_sums(self.n_agents, len(census_totals.TOTALS))
         for start, stop in self.chunks():
             bought, member_aged_out = insurance_pass.age_then_consider_and_buy(
-                self, start, stop, words, census_partial, self.people_step, funnel
+                self, start, stop, words, census_partial, self.people_step, funnel, platform_member
             )
             were_members.append(bought[bought != insurance_pass.NO_PURCHASE] == insurance_pass.BOUGHT_AS_MEMBER)
             aged_out.append(start + np.flatnonzero(member_aged_out))

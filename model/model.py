@@ -255,8 +255,18 @@ class MutualAidModel(mesa.Model):
         # The first pool ages people from the model's first period, before it opens, to
         # the last before its settlement, which ends the run.
         people_step = [] if first.settled else [first]
+        # In a market model the funnel's members are those of any of the platform's plans.
+        platform = [pool for pool in active if pool.platform_key == first.platform_key]
+        platform_member = None
+        if len(self.pools) > 1 and people_step:
+            platform_member = np.zeros(self.params["n_agents"], dtype=bool)
+            for start, stop in first.population.chunks():
+                held = between_plans.platforms_held(platform, slice(start, stop))
+                platform_member[start:stop] = held.get(first.platform_key, False)
         for pool in dict.fromkeys([*people_step, *active]):
-            censuses[pool.key], aged_out[pool.key] = pool.age_then_cross_sell(period)
+            censuses[pool.key], aged_out[pool.key] = pool.age_then_cross_sell(
+                period, platform_member if pool is first else None
+            )
         return censuses, aged_out
 
     def move_at_maximum_age(

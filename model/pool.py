@@ -210,13 +210,16 @@ class Pool:
         joins = self.population.decide_to_join(period, self.platform.charge_signal, cap)
         self.tally["joins"], self.tally["joins_family"], self.tally["rejoins"] = joins
 
-    def age_then_cross_sell(self, period: int) -> tuple[dict, np.ndarray]:
+    def age_then_cross_sell(self, period: int, platform_member: np.ndarray | None = None) -> tuple[dict, np.ndarray]:
         """People age half a month (in the model's first pool; any other checks only its
         maximum age), members reaching the maximum age leave; then, in the first pool,
         agents come to consider and buy commercial insurance and the platform books
-        commission. Returns the census taken in the same pass (`Population.census`) and
-        the members who aged out (agent indices)."""
-        aged_out, buyers_were_members, census = self.population.age_then_consider_and_buy_insurance(period)
+        commission, on purchases by `platform_member`s in a market model (members of any
+        of the platform's plans). Returns the census taken in the same pass
+        (`Population.census`) and the members who aged out (agent indices)."""
+        aged_out, buyers_were_members, census = self.population.age_then_consider_and_buy_insurance(
+            period, platform_member
+        )
         self.tally["aged_out"] = len(aged_out)
         if self.population.people_step:
             self.tally.update(self.platform.sell_insurance(buyers_were_members))

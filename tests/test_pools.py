@@ -486,3 +486,34 @@ def test_the_shipped_market_calibration_reproduces_its_fit_table():
     for target in plan_targets():
         row = fit[(fit.plan == target.plan) & (fit.date == target.date.isoformat())].iloc[0]
         assert target.simulated(tables[target.plan]) == pytest.approx(row.simulated, rel=1e-12), target.plan
+
+
+# ---------------------------------------------------------------------------- the platform's funnel
+def test_the_funnel_counts_members_of_any_of_the_platforms_plans_as_its_members():
+    # The same model twice to period 12; then the funnel with the plan's own members and
+    # with everyone counted a member of the platform: every purchase is then a member's,
+    # and more consider (the members' rate, 0.02 a period, is the outsiders' 0 by default).
+    def stepped():
+        model = MutualAidModel(n_agents=20_000, rng=4)
+        for _ in range(12):
+            model.step()
+        return model.population
+
+    own, everyone = stepped(), stepped()
+    considering_before = own.considering.sum()
+    _, own_buyers, _ = own.age_then_consider_and_buy_insurance(12)
+    _, all_buyers, _ = everyone.age_then_consider_and_buy_insurance(12, np.ones(20_000, dtype=bool))
+    assert all_buyers.all() and not own_buyers.all()
+    assert everyone.considering.sum() - considering_before > own.considering.sum() - considering_before > 0
+
+
+def test_in_a_market_the_elderly_plans_members_take_part_in_the_funnel():
+    # Members of the elderly plan (60-70) are past the critical-illness plan's ages; in a
+    # market model they are still the platform's members and may come to consider insurance.
+    model = MutualAidModel(preset="market", n_agents=20_000, rng=6)
+    elderly = next(pool for pool in model.pools if pool.plan_key == "elderly_cancer")
+    while model.running and model.period < model.calendar.period_of(model.params["closure_announced_date"]):
+        model.step()
+    members = np.flatnonzero(elderly.population.is_member())
+    assert len(members) > 20
+    assert model.population.considering[members].mean() > model.params["consider_prob_initial"] + 0.1
