@@ -99,6 +99,7 @@ class Pool:
             last covered period.
 
     Attributes:
+        model, setup, population, launch_period: As given.
         key, platform_key, plan_key: "platform.plan", and its two parts.
         params: The plan's resolved parameters.
         platform: The plan's books (`PlatformAgent`).
