@@ -831,28 +831,20 @@ class Population:
         self.leave(aged_out, ExitReason.AGED_OUT, period)  # their state is AGED_OUT already: the census stands
         return aged_out, np.concatenate(were_members), self._keep(census_totals.totals_from(census_partial))
 
-    def close_plan(self, period: int, takeup: float) -> tuple[np.ndarray, np.ndarray]:
-        """All members leave because the plan closed; each takes the commercial policy
-        offered at the closure with probability `takeup` (one uniform a member, from its
-        own stream) and is insured from then on, or goes without.
+    def close_plan(self, period: int) -> np.ndarray:
+        """All members leave because the plan closed (what they go to is the platform's
+        closure's: `huzhu.model.between_plans.close_platform`).
 
         Returns:
-            (members who left, those of them who took the policy) (agent indices, int32:
-            at 10^8 agents the members' indices take 4 bytes each).
+            The members who left (agent indices, ascending, int32: at 10^8 agents the
+            members' indices take 4 bytes each).
         """
-        closed, took_policy = [], []
+        closed = []
         for start, stop in self.chunks():
-            is_member = self.is_member(slice(start, stop))
-            members = (start + np.flatnonzero(is_member)).astype(np.int32)
-            if takeup:
-                u = self.streams.uniforms(Stream.CLOSURE_OFFER, period - self.launch_period, start, stop)[is_member]
-                takers = members[u < takeup]
-                self.insured[takers] = True
-                took_policy.append(takers)
+            members = (start + np.flatnonzero(self.is_member(slice(start, stop)))).astype(np.int32)
             self.leave(members, ExitReason.CLOSURE, period)
             closed.append(members)
-        empty = np.empty(0, np.int32)
-        return np.concatenate([empty, *closed]), np.concatenate([empty, *took_policy])
+        return np.concatenate([np.empty(0, np.int32), *closed])
 
     def census(self) -> dict:
         """Counts and sums over the population at the end of a period (agents, per person).

@@ -65,53 +65,96 @@ def transfer_at_maximum_age(source, target, aged_out: np.ndarray, period: int, t
     return len(movers)
 
 
-def closure_destinations(
-    pool, closed: np.ndarray, took_policy: np.ndarray, period: int, others: list, switch_prob: float
-) -> tuple[int, int, dict]:
-    """Where the members of a closing pool go, beyond the policy some took: those still
-    members of another platform stay there; of the rest, each joins another platform
-    taking members with probability `switch_prob` (stream CLOSURE_SWITCH of the closing
-    plan), choosing among the platforms with weight 1 + its neighbours in each platform's
-    first plan (what it sees on its phone, and its friends), and enters the first of that
-    platform's plans that admits it; else it leaves mutual aid.
+def close_platform(closing: list, period: int, takeup: float, others: list, switch_prob: float) -> dict:
+    """A platform's plans in their last covered period close together; each person who
+    was a member of any of them lands in one destination, decided once for the person:
+    the policy offered (with probability `takeup`, stream CLOSURE_OFFER of the platform's
+    first closing plan: insured from then on), else another platform held already, else
+    (`closure_destinations`) another platform joined now, else none. Each person is
+    booked in the row of the first of the plans it held (model order), so a destination
+    summed over the plans counts people.
 
     Args:
-        pool: The closing pool; `closed` its members who left (agent indices, ascending),
-            `took_policy` those of them who took the policy.
+        closing: The platform's pools closing now, in model order.
+        period: This period.
+        takeup: `closure_offer_takeup` if the platform offered a policy, else 0.
+        others: The open pools of the other platforms (not closing now), in model order.
+        switch_prob: `closure_switch_prob` (0 in a one-plan model, which has no others).
+
+    Returns:
+        The pools the switchers joined, each with (joins, re-joins) (agents).
+    """
+    closed = [pool.close(period) for pool in closing]
+    people = closed[0].astype(np.int64) if len(closed) == 1 else np.unique(np.concatenate(closed)).astype(np.int64)
+    owner = np.full(len(people), len(closing), dtype=np.int64)
+    for k in reversed(range(len(closing))):  # the first plan a person held owns it
+        owner[np.isin(people, closed[k], assume_unique=True)] = k
+    took = np.zeros(len(people), dtype=bool)
+    if takeup and len(people):
+        took = uniform_at(closing[0].population, Stream.CLOSURE_OFFER, period, people) < takeup
+        closing[0].population.insured[people[took]] = True  # the people's array, shared by every plan
+    held, switched, joined = closure_destinations(closing[0], people, took, period, others, switch_prob)
+    for k, pool in enumerate(closing):
+        mine = owner == k
+        pool.tally["closure_took_policy"] = int(np.count_nonzero(took & mine))
+        pool.tally["closure_member_elsewhere"] = int(np.count_nonzero(held & mine))
+        pool.tally["closure_switched"] = int(np.count_nonzero(switched & mine))
+    return joined
+
+
+def closure_destinations(
+    pool, people: np.ndarray, took: np.ndarray, period: int, others: list, switch_prob: float
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Where a closing platform's members who did not take the policy go: those still
+    members of another platform stay there; of the rest, each joins another platform
+    taking members with probability `switch_prob` (stream CLOSURE_SWITCH of the platform's
+    first closing plan), choosing among the platforms with weight 1 + its neighbours in
+    each platform's first plan taking members (what it sees on its phone, and its
+    friends), and enters the first of that platform's plans that admits it; else it
+    leaves mutual aid.
+
+    Args:
+        pool: The platform's first closing pool (its streams draw).
+        people: Everyone who left the platform now (agent indices, ascending).
+        took: Per person, whether it took the policy.
         period: This period.
         others: The open pools of the other platforms (not closing now), in model order.
         switch_prob: `closure_switch_prob`.
 
     Returns:
-        (members held elsewhere, members who switched (agents), the pools they joined
-        with how many joined each and how many of those had been members before).
+        (held elsewhere, switched: per person (bool); the pools the switchers joined, each
+        with (joins, re-joins) (agents)).
     """
-    rest = np.setdiff1d(closed, took_policy, assume_unique=True)
-    held = platforms_held(others, rest) if others else {}
-    elsewhere = np.any(list(held.values()), axis=0) if held else np.zeros(len(rest), dtype=bool)
-    candidates = rest[~elsewhere]
-    taking = [other for other in others if other.takes_members(period)]
-    first_plans = list({other.platform_key: other for other in reversed(taking)}.values())[::-1]
+    held_by_platform = platforms_held(others, people) if others and len(people) else {}
+    held = np.any(list(held_by_platform.values()), axis=0) if held_by_platform else np.zeros(len(people), bool)
+    held &= ~took
+    switched = np.zeros(len(people), dtype=bool)
     joined: dict = {}
+    candidates = np.flatnonzero(~took & ~held)
+    taking = [other for other in others if other.takes_members(period)]
+    first_plans: dict = {}
+    for other in taking:  # each platform's first plan taking members, in model order
+        first_plans.setdefault(other.platform_key, other)
     if not switch_prob or not first_plans or not len(candidates):
-        return int(np.count_nonzero(elsewhere)), 0, joined
-    u = uniform_at(pool.population, Stream.CLOSURE_SWITCH, period, candidates)
-    switching = candidates[u < switch_prob]
+        return held, switched, joined
+    u = uniform_at(pool.population, Stream.CLOSURE_SWITCH, period, people[candidates])
+    drawn = candidates[u < switch_prob]
     u_choice = (u[u < switch_prob] / switch_prob)[:, None]
-    weights = np.stack([1.0 + first.population.member_neighbours[switching] for first in first_plans], axis=1)
+    firsts = list(first_plans.values())
+    weights = np.stack([1.0 + first.population.member_neighbours[people[drawn]] for first in firsts], axis=1)
     cumulative = np.cumsum(weights, axis=1)
     choice = (u_choice * cumulative[:, -1:] >= cumulative).sum(axis=1)
-    switched = 0
-    for k, first in enumerate(first_plans):
-        waiting = switching[choice == k].astype(np.int64)
+    for k, first in enumerate(firsts):
+        waiting = drawn[choice == k]
         for plan in (other for other in taking if other.platform_key == first.platform_key):
-            admitted = waiting[plan.population.may_join(waiting, period)] if len(waiting) else waiting
+            if not len(waiting):
+                break
+            admitted = waiting[plan.population.may_join(people[waiting], period)]
             if len(admitted):
-                rejoined = plan.population.enter(admitted, period)
-                joined[plan] = (len(admitted), rejoined)
-                switched += len(admitted)
+                joined[plan] = (len(admitted), plan.population.enter(people[admitted], period))
+                switched[admitted] = True
                 waiting = np.setdiff1d(waiting, admitted, assume_unique=True)
-    return int(np.count_nonzero(elsewhere)), switched, joined
+    return held, switched, joined
 
 
 def industry_counts(pools: list) -> dict[str, int]:

@@ -258,7 +258,7 @@ class MutualAidModel(mesa.Model):
         # In a market model the funnel's members are those of any of the platform's plans.
         platform = [pool for pool in active if pool.platform_key == first.platform_key]
         platform_member = None
-        if len(self.pools) > 1 and people_step:
+        if len(self.pools) > 1 and people_step and period >= first.launch_period:  # the funnel runs
             platform_member = np.zeros(self.params["n_agents"], dtype=bool)
             for start, stop in first.population.chunks():
                 held = between_plans.platforms_held(platform, slice(start, stop))
@@ -287,21 +287,20 @@ class MutualAidModel(mesa.Model):
                         censuses[target.key] = None
 
     def close_if_due(self, period: int, active: list[Pool], censuses: dict[str, dict | None]) -> None:
-        """Pools in their last covered period close: every member leaves, some take the
-        offered policy, and in a market model the rest go where
-        `between_plans.closure_destinations` says; the census of each pool the members
-        left or joined is taken again."""
+        """Pools in their last covered period close, a platform's together: every member
+        leaves and lands in one destination (`between_plans.close_platform`); the census
+        of each pool the members left or joined is taken again."""
         closing = [pool for pool in active if period == pool.platform.end_period]
-        for pool in closing:
-            closed, took_policy = pool.close(period)
-            censuses[pool.key] = None
-            if len(self.pools) == 1:
-                continue
-            others = [other for other in active if other not in closing and other.platform_key != pool.platform_key]
-            held, switched, joined = between_plans.closure_destinations(
-                pool, closed, took_policy, period, others, self.params["closure_switch_prob"]
-            )
-            pool.tally["closure_member_elsewhere"], pool.tally["closure_switched"] = held, switched
+        for platform_key in dict.fromkeys(pool.platform_key for pool in closing):
+            plans = [pool for pool in closing if pool.platform_key == platform_key]
+            others = [other for other in active if other not in closing and other.platform_key != platform_key]
+            offered = plans[0].setup.closure_offer == "policy"
+            joined = between_plans.close_platform(
+                plans, period, self.params["closure_offer_takeup"] if offered else 0.0, others,
+                self.params["closure_switch_prob"],
+            )  # fmt: skip
+            for pool in plans:
+                censuses[pool.key] = None
             for other, (joins, rejoins) in joined.items():
                 other.tally["joins"] += joins
                 other.tally["rejoins"] += rejoins

@@ -226,15 +226,12 @@ class Pool:
             self.tally.update(self.platform.sell_insurance(buyers_were_members))
         return census, aged_out
 
-    def close(self, period: int) -> tuple[np.ndarray, np.ndarray]:
-        """In the last covered period every member leaves, some taking the policy offered
-        (`Population.close_plan`). Returns (those who left, those of them who took the
-        policy) (agent indices)."""
-        takeup = self.params["closure_offer_takeup"] if self.setup.closure_offer == "policy" else 0.0
-        closed, took_policy = self.population.close_plan(period, takeup)
+    def close(self, period: int) -> np.ndarray:
+        """In the last covered period every member leaves (`Population.close_plan`).
+        Returns those who left (agent indices, ascending)."""
+        closed = self.population.close_plan(period)
         self.count_exits(np.full(len(closed), ExitReason.CLOSURE))
-        self.tally["closure_took_policy"] = len(took_policy)
-        return closed, took_policy
+        return closed
 
     def count_exits(self, reasons: np.ndarray) -> None:
         """Add exits, by reason, to the tally (agents)."""

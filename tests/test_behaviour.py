@@ -389,9 +389,9 @@ def test_at_the_closure_each_member_leaves_with_the_offered_policy_or_without_it
     pop = model.population
     close_plan, insured_before = pop.close_plan, []
 
-    def recording(period, takeup):
+    def recording(period):
         insured_before.append(pop.insured.copy())
-        return close_plan(period, takeup)
+        return close_plan(period)
 
     pop.close_plan = recording
     table = model.run()

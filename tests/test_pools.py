@@ -141,32 +141,43 @@ def test_the_transfers_out_of_one_plan_are_the_transfers_into_the_other(market):
 
 # ---------------------------------------------------------------------------- closures
 def test_a_closing_platforms_members_all_leave_it_and_each_lands_in_one_destination(market):
+    # A platform's plans close together and each person is booked once, in the first of
+    # its plans it held: the destinations summed over the platform's plans count people.
     model, scale = market.model, market.model.people_per_agent
     pools = {pool.key: pool for pool in model.pools}
+    closures: dict = {}
+    for (key, period), snapshot in market.closings.items():
+        closures.setdefault((pools[key].platform_key, period), []).append((key, snapshot))
     closed_with_members = 0
-    for (key, period), (before, after, _) in market.closings.items():
-        pool = pools[key]
-        row = market.plans[(market.plans.platform == pool.platform_key) & (market.plans.plan == pool.plan_key)]
-        row = row[row.period == period].iloc[0]
-        closers = np.flatnonzero(before[key] & (pool.population.exit_reason == ExitReason.CLOSURE))
-        assert not after[key].any(), key  # no one is left
-        assert len(closers) * scale == pytest.approx(row.exits_closure, rel=REL)
-        if not len(closers):
+    for (platform, period), plans in closures.items():
+        people = np.zeros(model.params["n_agents"], dtype=bool)
+        took = stayed = moved = 0.0
+        for key, (before, after, _) in plans:
+            pool = pools[key]
+            row = market.plans[(market.plans.platform == platform) & (market.plans.plan == pool.plan_key)]
+            row = row[row.period == period].iloc[0]
+            closers = before[key] & (pool.population.exit_reason == ExitReason.CLOSURE)
+            assert not after[key].any(), key  # no one is left
+            assert closers.sum() * scale == pytest.approx(row.exits_closure, rel=REL)
+            people |= closers
+            took += row.closure_took_policy / scale
+            stayed += row.closure_member_elsewhere / scale
+            moved += row.closure_switched / scale
+        n = people.sum()
+        if not n:
             continue
         closed_with_members += 1
-        others = [k for k in pools if pools[k].platform_key != pool.platform_key]
-        elsewhere_after = np.any([after[k][closers] for k in others], axis=0)
-        # Four destinations, one each: the offered policy, another platform held already,
-        # another platform joined now, or none.
-        took = row.closure_took_policy / scale
-        stayed, moved = row.closure_member_elsewhere / scale, row.closure_switched / scale
-        assert took + stayed + moved <= len(closers) + 1e-6
+        # Four destinations, one a person: the policy, another platform held, another
+        # platform joined now, or none.
+        assert took + stayed + moved <= n + 1e-6
+        _, (before, after, _) = plans[0]
+        others = [k for k in pools if pools[k].platform_key != platform]
+        held_after = np.any([after[k][people] for k in others], axis=0).sum()
         # Each closer in another platform after the period stayed there, moved there, or
         # (a policy taker) is counted with the policy.
-        held = elsewhere_after.sum()
-        assert stayed + moved - 1e-6 <= held <= stayed + moved + took + 1e-6
-        if pool.setup.closure_offer == "policy":  # binomial, five sd
-            assert took == pytest.approx(TAKEUP * len(closers), abs=5 * np.sqrt(len(closers) * 0.21) + 1)
+        assert stayed + moved - 1e-6 <= held_after <= stayed + moved + took + 1e-6
+        if pools[plans[0][0]].setup.closure_offer == "policy":  # binomial, five sd
+            assert took == pytest.approx(TAKEUP * n, abs=5 * np.sqrt(n * 0.21) + 1)
         else:
             assert took == 0
     assert closed_with_members >= 5  # the five competitors of 2021, with members
@@ -517,3 +528,28 @@ def test_in_a_market_the_elderly_plans_members_take_part_in_the_funnel():
     members = np.flatnonzero(elderly.population.is_member())
     assert len(members) > 20
     assert model.population.considering[members].mean() > model.params["consider_prob_initial"] + 0.1
+
+
+def test_a_person_holding_several_plans_of_a_closing_platform_gets_one_destination():
+    # Xianghubao closes with its competitors still open: the critical-illness, chronic and
+    # accident plans overlap, and each person must draw the policy and the switch once.
+    model = MutualAidModel(
+        preset="market", n_agents=20_000, rng=8, competitor_closures="none", closure_switch_prob=0.5,
+        closure_offer_takeup=0.5,
+    )  # fmt: skip
+    xianghubao = [pool for pool in model.pools if pool.platform_key == "xianghubao"]
+    end = model.pool.platform.end_period
+    while model.period < end:
+        model.step()
+    held = np.sum([pool.population.is_member() for pool in xianghubao], axis=0)
+    assert (held >= 2).sum() > 1_000  # many hold two of its plans
+    people = (held > 0).sum()
+    model.step()  # the closing period
+    rows = [pool.tally for pool in xianghubao]
+    took = sum(row["closure_took_policy"] for row in rows) / model.people_per_agent
+    switched = sum(row["closure_switched"] for row in rows) / model.people_per_agent
+    stayed = sum(row["closure_member_elsewhere"] for row in rows) / model.people_per_agent
+    # Members who left in the closing period's own decisions are not closers: at most `people`.
+    assert took + switched + stayed <= people
+    assert took == pytest.approx(0.5 * people, abs=5 * np.sqrt(0.25 * people) + 0.02 * people)
+    assert switched > 0
