@@ -132,10 +132,10 @@ class MemberAgent(mesa.Agent):
             events["joins"] += 1
             u_family = rng.random()
             if u_family < p["family_enrolment_prob"]:
-                enrolled, rejoined = population.enrol_relatives(
+                relatives, rejoined = population.enrol_relatives(
                     one, np.array([u_family / p["family_enrolment_prob"]]), period
                 )
-                events["joins_family"] += enrolled
+                events["joins_family"] += len(relatives)
                 events["rejoins"] += rejoined
         self._age_one_period(period, one)
         self._consider_and_buy_insurance(rng, events)

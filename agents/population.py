@@ -680,7 +680,7 @@ class Population:
             admits_chronic=self.admits_chronic,
         )
 
-    def decide_to_join(self, period: int, signal: ChargeSignal, cap_cny: float) -> tuple[int, int, int]:
+    def decide_to_join(self, period: int, signal: ChargeSignal, cap_cny: float) -> tuple[np.ndarray, np.ndarray, int]:
         """Eligible adults join by marketing and word of mouth; some enrol a relative.
 
         One uniform per adult: joins if u < p_join; a joiner enrols a relative if
@@ -688,8 +688,8 @@ class Population:
         uniform on [0, 1), chooses whom (`relatives_of`).
 
         Returns:
-            (agents who joined by their own decision, relatives they enrolled, how many of
-            both had been members before).
+            (agents who joined by their own decision, relatives they enrolled (agent
+            indices), how many of both had been members before).
         """
         arrays, values = self.member_arrays(period), self.period_values(period, signal, cap_cny)
         joiners, enrolling, choice = [], [], []
@@ -705,9 +705,9 @@ class Population:
         joined = np.concatenate(joiners)
         rejoined = self.enter(joined, period)
         relatives, relatives_rejoined = self.enrol_relatives(np.concatenate(enrolling), np.concatenate(choice), period)
-        return len(joined), relatives, rejoined + relatives_rejoined
+        return joined, relatives, rejoined + relatives_rejoined
 
-    def enrol_relatives(self, joiners: np.ndarray, u: np.ndarray, period: int) -> tuple[int, int]:
+    def enrol_relatives(self, joiners: np.ndarray, u: np.ndarray, period: int) -> tuple[np.ndarray, int]:
         """Joiners who have just entered enrol the relatives `relatives_of` chooses, those
         of them who may join (a relative two joiners choose is enrolled once).
 
@@ -717,12 +717,12 @@ class Population:
             period: This period.
 
         Returns:
-            (relatives enrolled, how many of them had been members before).
+            (relatives enrolled (agent indices), how many of them had been members before).
         """
         picked = self.relatives_of(joiners, u, period)
         picked = np.unique(picked[picked >= 0])
         picked = picked[self.may_join(picked, period)]
-        return len(picked), self.enter(picked, period, by_family=True)
+        return picked, self.enter(picked, period, by_family=True)
 
     def relatives_of(self, joiners: np.ndarray, u: np.ndarray, period: int) -> np.ndarray:
         """The relative each joiner would enrol (agent index; -1 for none), by `relative_choice`.

@@ -12,7 +12,7 @@ import pandas as pd
 
 from huzhu.agents.member import MemberAgent
 from huzhu.agents.population import DEFAULT_CHUNK_SIZE, Population
-from huzhu.agents.states import VOLUNTARY_EXIT_REASONS, State
+from huzhu.agents.states import VOLUNTARY_EXIT_REASONS
 from huzhu.model import between_plans
 from huzhu.model.calendar import Calendar
 from huzhu.model.market import MODELLED_PLATFORM, load_market
@@ -237,11 +237,8 @@ class MutualAidModel(mesa.Model):
         if marks:
             between_plans.mark_members_elsewhere(active)
         for pool in active:
-            pool.decide_to_join(period, year)
-            if marks and (pool.tally["joins"] or pool.tally["joins_family"]):
-                joiners = np.flatnonzero(
-                    (pool.population.state == State.WAITING) & (pool.population.join_period == period)
-                )
+            joiners = pool.decide_to_join(period, year)
+            if marks and len(joiners):
                 between_plans.mark_joiners_elsewhere(active, pool, joiners)
 
     def age_then_cross_sell(self, period: int, active: list[Pool]) -> tuple[dict, dict]:

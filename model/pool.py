@@ -203,13 +203,15 @@ class Pool:
             expected = (1 + self.params["fee_rate"]) * expected_benefits_cny * self.model.people_per_agent
             self.tally["expected_cost_per_member"] = expected / self.tally["sharers"]
 
-    def decide_to_join(self, period: int, year: int) -> None:
-        """Eligible outsiders join, until the closure is announced."""
+    def decide_to_join(self, period: int, year: int) -> np.ndarray:
+        """Eligible outsiders join, until the closure is announced. Returns those who
+        joined, by their own decision or a relative's (agent indices)."""
         if not self.takes_members(period):
-            return
+            return np.empty(0, dtype=np.int64)
         cap = self.platform.cap_in_force(year)
-        joins = self.population.decide_to_join(period, self.platform.charge_signal, cap)
-        self.tally["joins"], self.tally["joins_family"], self.tally["rejoins"] = joins
+        joined, relatives, rejoined = self.population.decide_to_join(period, self.platform.charge_signal, cap)
+        self.tally["joins"], self.tally["joins_family"], self.tally["rejoins"] = len(joined), len(relatives), rejoined
+        return np.concatenate([joined, relatives])
 
     def age_then_cross_sell(self, period: int, platform_member: np.ndarray | None = None) -> tuple[dict, np.ndarray]:
         """People age half a month (in the model's first pool; any other checks only its
