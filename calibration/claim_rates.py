@@ -21,8 +21,8 @@ import itertools
 import numpy as np
 import pandas as pd
 
-from huzhu.calibration.observations import MODELLED_PLAN
 from huzhu.model.calendar import PERIODS_PER_YEAR
+from huzhu.model.market import MODELLED_PLAN
 from huzhu.model.parameters import DEFAULTS
 
 DAYS_PER_PERIOD = 365.25 / PERIODS_PER_YEAR

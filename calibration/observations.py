@@ -32,7 +32,6 @@ OBSERVATION_FILES = (
 MARKET_OBSERVATION_FILES = ("market_observations_2016_2020.csv",)
 COLUMNS = ("date", "plan", "quantity", "value", "unit", "note", "source", "status")
 STATUSES = ("verified", "reported", "derived")
-MODELLED_PLAN = "critical_illness"  # the elderly-cancer and chronic-disease plans are not modelled
 
 #: Unit of each quantity with a value; events (launch, rename) have neither.
 UNITS = {

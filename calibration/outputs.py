@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 
 from huzhu.calibration.calibrate import Calibration, CalibrationSettings
-from huzhu.calibration.observations import MODELLED_PLAN
 from huzhu.experiments.figures import MM, STYLE, save_figure
 from huzhu.experiments.provenance import environment
+from huzhu.model.market import MODELLED_PLAN
 
 FORMAT = "huzhu-calibration/1"
 

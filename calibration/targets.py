@@ -49,8 +49,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from huzhu.calibration.observations import MODELLED_PLAN
 from huzhu.model.calendar import Calendar
+from huzhu.model.market import MODELLED_PLAN
 from huzhu.model.model import VOLUNTARY_EXIT_COLUMNS
 from huzhu.model.parameters import DEFAULTS
 

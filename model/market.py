@@ -25,8 +25,10 @@ from huzhu.model.calendar import PERIODS_PER_YEAR
 
 #: The last day of the public record the model is calibrated on.
 RECORD_END = dt.date(2020, 12, 31)
-#: The platform whose critical-illness plan the model runs.
+#: The platform whose critical-illness plan the model runs, and that plan: the one the
+#: model's own parameters describe (a market model runs the others beside it).
 MODELLED_PLATFORM = "xianghubao"
+MODELLED_PLAN = "critical_illness"
 #: What a closing platform offered its members: a commercial policy, a refund, nothing.
 CLOSURE_OFFERS = ("policy", "refund", "none")
 MARKET_FILE = "market.toml"

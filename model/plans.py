@@ -21,13 +21,11 @@ from typing import Any
 
 from huzhu.model import demography
 from huzhu.model.calendar import PERIODS_PER_YEAR
-from huzhu.model.market import DAYS_PER_YEAR, MODELLED_PLATFORM, Plan, Platform, load_market
+from huzhu.model.market import DAYS_PER_YEAR, MODELLED_PLAN, MODELLED_PLATFORM, Plan, Platform, load_market
 from huzhu.model.parameters import ParameterError, resolve_parameters
 
 #: Each other plan's fitted values (`huzhu.calibration.market`).
 MARKET_CALIBRATION_FILE = "market_calibration.json"
-#: The modelled platform's plan that the model's own parameters describe.
-MODELLED_PLAN = "critical_illness"
 
 
 @dataclass(frozen=True)
@@ -56,11 +54,6 @@ class PlanSetup:
     share_every_periods: int = 1
     transfer_from: str | None = None
     admits_chronic: bool = False
-
-    @property
-    def platform(self) -> str:
-        """Key of the platform that runs it."""
-        return self.key.partition(".")[0]
 
 
 #: Values a plan's entry in `plan_overrides` may set (1): its marketing hazards as a

@@ -31,6 +31,7 @@ from huzhu.calibration.calibrate import (
 from huzhu.calibration.recovery import DATA_SEED, displaced_start, recover, shipped_truth
 from huzhu.cli import main
 from huzhu.model.calendar import Calendar
+from huzhu.model.market import MODELLED_PLAN
 from huzhu.model.parameters import ParameterError
 
 HEADER = "date,plan,quantity,value,unit,note,source,status\n"
@@ -219,7 +220,8 @@ def test_a_run_against_the_record_lists_every_observation_with_the_runs_value():
     model = MutualAidModel(preset="xianghubao", n_agents=5_000, rng=3)
     table = model.run()
     record = record_comparison(table, model.params)
-    observed = obs.load_observations().query("plan == @obs.MODELLED_PLAN")
+    observed = obs.load_observations()
+    observed = observed[observed["plan"] == MODELLED_PLAN]
     listed = sorted(zip(record["quantity"], record["observed"], strict=True))
     assert listed == sorted(zip(observed["quantity"], observed["value"], strict=True))
     valued = record[record["observed"] > 0]
