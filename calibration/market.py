@@ -36,6 +36,7 @@ import pandas as pd
 from scipy.optimize import minimize
 
 from huzhu.calibration.observations import load_market_observations
+from huzhu.calibration.targets import stock_on_day
 from huzhu.model.calendar import Calendar
 from huzhu.model.plans import MARKET_CALIBRATION_FILE
 
@@ -77,12 +78,19 @@ class PlanTarget:
     observed: float
     source: str
 
-    def simulated(self, table: pd.DataFrame) -> float:
-        """The plan's value of this target in its period table (nan if it has no row then)."""
-        dates = pd.to_datetime(table["date"]).dt.date
+    def simulated(self, table: pd.DataFrame, calendar: Calendar) -> float:
+        """The plan's value of this target in its period table (nan if it has no row then).
+
+        Args:
+            table: The plan's rows of `MutualAidModel.plan_results` (its periods from its launch).
+            calendar: The market model's calendar (period 0 at the first launch).
+        """
         if self.quantity == "members":
-            rows = table[dates <= self.date]
-            return float(rows["members"].iloc[-1]) if len(rows) else math.nan
+            # Read as Xianghubao's own counts are (`targets.stock_on_day`): at the day, within its half month.
+            periods = table["period"].to_numpy()
+            stock = np.zeros(periods.max() + 1 if len(periods) else 0)
+            stock[periods] = table["members"].to_numpy()
+            return stock_on_day(stock, self.date, calendar) if len(periods) else math.nan
         in_year = table[pd.to_datetime(table["date"]).dt.year == self.date.year]
         return float(in_year["expected_share_per_member"].sum()) if len(in_year) else math.nan
 
@@ -132,8 +140,8 @@ def calibrate_market(
     inner = {key: high[key] - _GOLDEN * (high[key] - low[key]) for key in FITTED}
     outer = {key: low[key] + _GOLDEN * (high[key] - low[key]) for key in FITTED}
     steps = iterations + 2 + waterdrop_evaluations
-    f_inner = _errors(run_to_cutoff(inner, waterdrop, n_agents, seed), targets)
-    f_outer = _errors(run_to_cutoff(outer, waterdrop, n_agents, seed), targets)
+    f_inner = _errors(*run_to_cutoff(inner, waterdrop, n_agents, seed), targets)
+    f_outer = _errors(*run_to_cutoff(outer, waterdrop, n_agents, seed), targets)
     if progress:
         progress(2, steps)
     for step in range(iterations):
@@ -145,7 +153,7 @@ def calibrate_market(
             else:
                 low[key], inner[key], f_inner[key] = inner[key], outer[key], f_outer[key]
                 outer[key] = probe[key] = low[key] + _GOLDEN * (high[key] - low[key])
-        f_probe = _errors(run_to_cutoff(probe, waterdrop, n_agents, seed), targets)
+        f_probe = _errors(*run_to_cutoff(probe, waterdrop, n_agents, seed), targets)
         for key in FITTED:
             if probe[key] == inner[key]:
                 f_inner[key] = f_probe[key]
@@ -161,19 +169,19 @@ def calibrate_market(
         evaluations[0] += 1
         if progress:
             progress(iterations + 2 + evaluations[0], steps)
-        return _errors(run_to_cutoff(best, values, n_agents, seed), targets)[WATERDROP]
+        return _errors(*run_to_cutoff(best, values, n_agents, seed), targets)[WATERDROP]
 
     search = minimize(
         waterdrop_error, np.log(WATERDROP_START), method="Nelder-Mead",
         options={"maxfev": waterdrop_evaluations, "initial_simplex": _simplex(WATERDROP_START), "xatol": 0.01},
     )  # fmt: skip
     waterdrop = dict(zip(WATERDROP_VALUES, np.exp(search.x).tolist(), strict=True))
-    tables = run_to_cutoff(best, waterdrop, n_agents, seed)
+    tables, calendar = run_to_cutoff(best, waterdrop, n_agents, seed)
     fit = pd.DataFrame(
         [
             {
                 "plan": t.plan, "quantity": t.quantity, "date": t.date.isoformat(), "observed": t.observed,
-                "simulated": (sim := t.simulated(tables[t.plan])), "relative_error": sim / t.observed - 1.0,
+                "simulated": (sim := t.simulated(tables[t.plan], calendar)), "relative_error": sim / t.observed - 1.0,
                 "source": t.source,
             }
             for t in targets
@@ -209,7 +217,9 @@ def _simplex(start: tuple[float, float]) -> np.ndarray:
     return np.array([x0, x0 + np.array([math.log(2.0), 0.0]), x0 + np.array([0.0, math.log(2.0)])])
 
 
-def run_to_cutoff(log_values: dict, waterdrop: dict, n_agents: int, seed: int) -> dict[str, pd.DataFrame]:
+def run_to_cutoff(
+    log_values: dict, waterdrop: dict, n_agents: int, seed: int
+) -> tuple[dict[str, pd.DataFrame], Calendar]:
     """One market run to the cutoff with each fitted plan's value, the competitors open.
 
     Args:
@@ -219,7 +229,7 @@ def run_to_cutoff(log_values: dict, waterdrop: dict, n_agents: int, seed: int) -
         seed: Its seed.
 
     Returns:
-        Each plan's period table to the cutoff, by "platform.plan".
+        (each plan's period table to the cutoff, by "platform.plan"; the run's calendar).
     """
     from huzhu.model.model import MutualAidModel  # the model imports this module's reader
 
@@ -234,13 +244,13 @@ def run_to_cutoff(log_values: dict, waterdrop: dict, n_agents: int, seed: int) -
     while model.running and model.period <= last:
         model.step()
     plans = model.plan_results()
-    return {f"{p}.{q}": table for (p, q), table in plans.groupby(["platform", "plan"])}
+    return {f"{p}.{q}": table for (p, q), table in plans.groupby(["platform", "plan"])}, model.calendar
 
 
-def _errors(tables: dict[str, pd.DataFrame], targets: list[PlanTarget]) -> dict[str, float]:
+def _errors(tables: dict[str, pd.DataFrame], calendar: Calendar, targets: list[PlanTarget]) -> dict[str, float]:
     """Each fitted plan's sum of squared log errors over its targets."""
     errors = dict.fromkeys([*FITTED, WATERDROP], 0.0)
     for t in targets:
-        simulated = t.simulated(tables[t.plan])
+        simulated = t.simulated(tables[t.plan], calendar)
         errors[t.plan] += (math.log(max(simulated, 1e-9) / t.observed)) ** 2 if np.isfinite(simulated) else 1e9
     return errors

@@ -254,6 +254,29 @@ def _events_behind(quantity: str, date: dt.date, value: float, cases: dict) -> f
     return cases.get((dt.date(date.year, 12, 31), "aided_in_year"), 0.0)
 
 
+def stock_on_day(stock: np.ndarray, date: dt.date, calendar: Calendar) -> float:
+    """A stock at the end of `date`, from a run's end-of-period stocks (one per period from
+    the calendar's period 0): the stock grows linearly within the half month, from the end
+    of the period before (0 before the first) to the end of the date's period, so an
+    observation dated inside a half month is read at its day, not at the period's end.
+
+    Args:
+        stock: End-of-period values, indexed by period (people, or any stock).
+        date: The day the observation counts the stock on.
+        calendar: The run's calendar.
+
+    Returns:
+        The stock at the end of `date` (nan if `stock` has no row for its period).
+    """
+    period = calendar.period_of(date)
+    if period >= len(stock) or period < 0:
+        return np.nan
+    start, end = calendar.date(period), calendar.date(period + 1)
+    fraction = min(1.0, ((date - start).days + 1) / max((end - start).days, 1))
+    before = stock[period - 1] if period > 0 else 0.0
+    return float(before + fraction * (stock[period] - before))
+
+
 def simulated_value(target: Target, table: pd.DataFrame, calendar: Calendar) -> float:
     """The model's value of `target` in one run's period table (nan if the run stops
     before the target's date)."""
@@ -268,12 +291,7 @@ def simulated_value(target: Target, table: pd.DataFrame, calendar: Calendar) -> 
         return table[name].to_numpy()
 
     if quantity in STOCKS:
-        # Rows hold end-of-period stocks; the observation is the stock at the end of its day.
-        start, end = calendar.date(period), calendar.date(period + 1)
-        fraction = min(1.0, ((target.date - start).days + 1) / max((end - start).days, 1))
-        stock = column(quantity)
-        before = stock[period - 1] if period > 0 else 0.0
-        return float(before + fraction * (stock[period] - before))
+        return stock_on_day(column(quantity), target.date, calendar)
     if quantity in PERIOD_VALUES:
         return float(column(PERIOD_VALUES[quantity])[period])
     if quantity == "shared_per_case":

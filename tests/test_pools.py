@@ -492,11 +492,11 @@ def test_the_shipped_market_calibration_reproduces_its_fit_table():
 
     settings, values = load_market_calibration()["settings"], load_market_calibration()["plans"]
     logs = {key: math.log(values[key][FITTED[key][0]]) for key in FITTED}
-    tables = run_to_cutoff(logs, values[WATERDROP], settings["n_agents"], settings["seed"])
+    tables, calendar = run_to_cutoff(logs, values[WATERDROP], settings["n_agents"], settings["seed"])
     fit = pd.read_csv(Path(__file__).parents[1] / "data" / "market_calibration.csv")
     for target in plan_targets():
         row = fit[(fit.plan == target.plan) & (fit.date == target.date.isoformat())].iloc[0]
-        assert target.simulated(tables[target.plan]) == pytest.approx(row.simulated, rel=1e-12), target.plan
+        assert target.simulated(tables[target.plan], calendar) == pytest.approx(row.simulated, rel=1e-12), target.plan
 
 
 # ---------------------------------------------------------------------------- the platform's funnel
