@@ -13,10 +13,11 @@ from numba import njit, prange
 
 from huzhu.agents import sharing
 from huzhu.agents.blocks import block_part, blocks_overlapping
+from huzhu.agents.memberships import record_of
 from huzhu.agents.states import State
 from huzhu.model.threads import BLOCK_AGENTS
 
-_WAITING, _COVERED = int(State.WAITING), int(State.COVERED)
+_OUTSIDER, _WAITING, _COVERED = int(State.OUTSIDER), int(State.WAITING), int(State.COVERED)
 
 #: Columns of the charge sums, per block of agents.
 SUMS = ("asked_cny", "charged_cny", "sharers")
@@ -24,7 +25,7 @@ SUMS = ("asked_cny", "charged_cny", "sharers")
 
 @njit(cache=True, parallel=True)
 def _charge_blocks(
-    start, stop, block_agents, state, age_periods, weight_by_age, paid_this_year_cny, contributions_cny,
+    start, stop, block_agents, state, links, age_periods, weight_by_age, paid_this_year_cny, contributions_cny,
     paid_this_membership_cny, unit_share_cny, cap_cny, new_year, partial,
 ):  # fmt: skip
     first_block, n_blocks = blocks_overlapping(start, stop, block_agents)
@@ -33,15 +34,19 @@ def _charge_blocks(
         row = partial[block]
         asked_sum, charged_sum, sharers = row[0], row[1], row[2]
         for i in range(low, high):
-            if new_year:
-                paid_this_year_cny[i] = 0.0
             s = state[i]
-            if s == _WAITING or s == _COVERED:
+            member = s == _WAITING or s == _COVERED
+            if not member and not (new_year and s != _OUTSIDER):
+                continue  # an outsider has no record; a former member's is only reset in a new year
+            r = record_of(links, i)
+            if new_year and r >= 0:
+                paid_this_year_cny[r] = 0.0
+            if member:
                 asked = unit_share_cny * weight_by_age[age_periods[i]]
-                charged = sharing.capped_charges(asked, paid_this_year_cny[i], cap_cny)
-                paid_this_year_cny[i] += charged
-                contributions_cny[i] += charged
-                paid_this_membership_cny[i] += charged
+                charged = sharing.capped_charges(asked, paid_this_year_cny[r], cap_cny)
+                paid_this_year_cny[r] += charged
+                contributions_cny[r] += charged
+                paid_this_membership_cny[r] += charged
                 asked_sum += asked
                 charged_sum += charged
                 sharers += 1.0
@@ -59,8 +64,9 @@ def charge(population, start: int, stop: int, unit_share_cny: float, cap_cny: fl
         new_year: The period opens a calendar year.
         partial: Running sums per block (`SUMS` columns), rows by block of agents.
     """
+    m = population.memberships
     _charge_blocks(
-        start, stop, BLOCK_AGENTS, population.state, population.age_periods, population.weight_by_age,
-        population.paid_this_year_cny, population.contributions_cny, population.paid_this_membership_cny,
+        start, stop, BLOCK_AGENTS, population.state, m.links(population.plan_number), population.age_periods,
+        population.weight_by_age, m.paid_this_year_cny, m.contributions_cny, m.paid_this_membership_cny,
         float(unit_share_cny), float(cap_cny), bool(new_year), partial,
     )  # fmt: skip

@@ -68,7 +68,7 @@ class MemberAgent(mesa.Agent):
     @property
     def exit_reason(self) -> ExitReason:
         """Why its last membership ended (NONE if it has not)."""
-        return ExitReason(self._population.exit_reason[self.index])
+        return ExitReason(self._population.member_values("exit_reason", self.index))
 
     @property
     def is_member(self) -> bool:
@@ -87,7 +87,7 @@ class MemberAgent(mesa.Agent):
     @property
     def contributions_cny(self) -> float:
         """Shares paid over the run (CNY)."""
-        return float(self._population.contributions_cny[self.index])
+        return float(self._population.member_values("contributions_cny", self.index))
 
     @property
     def neighbours(self) -> list[int]:
@@ -113,10 +113,10 @@ class MemberAgent(mesa.Agent):
             reason = int(outcome[0])
             if reason == ExitReason.CLAIM:
                 events["benefits_cny"].append(float(population.benefit_cny(i)))
-                events["claims_family"] += int(population.enrolled_by_family[i])
+                events["claims_family"] += int(population.member_values("enrolled_by_family", i))
                 population.leave(one, ExitReason.CLAIM, period)
             elif reason == ExitReason.ILL_IN_WAITING:
-                events["refunds_cny"].append(float(population.paid_this_membership_cny[i]))
+                events["refunds_cny"].append(float(population.member_values("paid_this_membership_cny", i)))
                 population.leave(one, ExitReason.ILL_IN_WAITING, period)
                 events["exit_reasons"].append(ExitReason.ILL_IN_WAITING)
             elif reason != ExitReason.NONE:

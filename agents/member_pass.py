@@ -20,6 +20,7 @@ from numba import njit, prange
 
 from huzhu.agents import illness, joining, leaving, sharing, valuation
 from huzhu.agents.blocks import block_part, blocks_overlapping
+from huzhu.agents.memberships import record_of
 from huzhu.agents.states import ExitReason, State
 from huzhu.model import pcg64dxsm
 
@@ -97,15 +98,21 @@ class PeriodValues(NamedTuple):
 class MemberArrays(NamedTuple):
     """The population's arrays the pass reads (see `Population` for each one's unit), and
     this period's functions of membership duration and of age: each a rule of illness.py
-    evaluated once a period at every duration or age it can take."""
+    evaluated once a period at every duration or age it can take. The fields marked
+    "per record" are indexed by an agent's record of the plan (`memberships.record_of`:
+    `head`, `next_record`, `record_plan` and `plan` find it), the others by agent."""
 
     state: np.ndarray
-    exit_reason: np.ndarray
-    exit_period: np.ndarray
+    head: np.ndarray
+    next_record: np.ndarray
+    record_plan: np.ndarray
+    plan: int
+    exit_reason: np.ndarray  # per record
+    exit_period: np.ndarray  # per record
     credit_pass: np.ndarray
     health_declined: np.ndarray
     age_periods: np.ndarray
-    first_join_period: np.ndarray
+    first_join_period: np.ndarray  # per record
     frailty: np.ndarray
     perceived_frailty: np.ndarray
     insured: np.ndarray
@@ -113,7 +120,7 @@ class MemberArrays(NamedTuple):
     price_sensitivity: np.ndarray
     reviews_charges: np.ndarray
     exposure: np.ndarray
-    enrolled_by_family: np.ndarray
+    enrolled_by_family: np.ndarray  # per record
     exited_neighbours: np.ndarray  # zeros when threshold contagion is not in force
     indptr: np.ndarray  # the network's row pointers: agent i has indptr[i + 1] - indptr[i] ties
     member_neighbours: np.ndarray
@@ -132,7 +139,7 @@ def illness_probability(a, v, i):
     """Probability that member i falls ill this period and claims (0-1)."""
     age = a.age_periods[i]
     annual_risk = a.incidence_by_age[age] * np.float64(a.frailty[i])
-    select = a.select_by_duration[int(v.period) - a.first_join_period[i]]
+    select = a.select_by_duration[int(v.period) - a.first_join_period[record_of(a, i)]]
     return illness.illness_probability(annual_risk, select, a.awareness_by_age[age])
 
 
@@ -165,8 +172,11 @@ def may_join(a, v, i):
     period (not ill in the waiting period, not closed out); passes the credit screen and
     the plan's health declaration; of the plan's ages."""
     state = a.state[i]
-    reason = a.exit_reason[i]
-    returning = state == _EXITED and reason != _ILL_IN_WAITING and reason != _CLOSURE and a.exit_period[i] < v.period
+    returning = False
+    if state == _EXITED:  # a former member: its record says why and when it left
+        r = record_of(a, i)
+        reason = a.exit_reason[r]
+        returning = reason != _ILL_IN_WAITING and reason != _CLOSURE and a.exit_period[r] < v.period
     age = a.age_periods[i]
     declared = a.health_declined[i] == v.admits_chronic  # the plan's health declaration admits it
     eligible = a.credit_pass[i] and declared and v.min_age_periods <= age < v.max_age_periods
@@ -183,7 +193,7 @@ def join_probability(a, v, i, uniform=-1.0):
     """
     degree = a.indptr[i + 1] - a.indptr[i]
     member_share = a.member_neighbours[i] / degree if degree > 0 else 0.0
-    propensity = a.join_propensity_by_age[1 if a.first_join_period[i] >= 0 else 0, a.age_periods[i]]
+    propensity = a.join_propensity_by_age[1 if record_of(a, i) >= 0 else 0, a.age_periods[i]]
     if a.member_elsewhere[i]:
         propensity *= v.multi_homing_propensity
     bound = joining.join_probability_bound(v.marketing_hazard, v.word_of_mouth_rate, member_share, propensity)
@@ -238,7 +248,7 @@ def add_expected(a, i, p_ill, claims, claims_family, benefits):
     `p_ill`, added: its claim, its claim if a relative enrolled it, its benefit."""
     return (
         claims + p_ill,
-        claims_family + p_ill * a.enrolled_by_family[i],
+        claims_family + p_ill * a.enrolled_by_family[record_of(a, i)],
         benefits + p_ill * a.benefit_by_age[a.age_periods[i]],
     )
 

@@ -35,6 +35,7 @@ from huzhu.agents import (
 from huzhu.agents import census as census_totals
 from huzhu.agents.blocks import partial_sums
 from huzhu.agents.census import sum_blocks_in_order
+from huzhu.agents.memberships import NO_PERIOD, Memberships
 from huzhu.agents.neighbour_counts import add_to_neighbours
 from huzhu.agents.sharing import ChargeSignal
 from huzhu.agents.states import IS_SIGNAL_EXIT, IS_VOLUNTARY_EXIT, ExitReason, State
@@ -44,7 +45,6 @@ from huzhu.model.network import CSRNetwork
 from huzhu.model.streams import AgentStreams, Stream
 from huzhu.model.threads import BLOCK_AGENTS
 
-NO_PERIOD = -1
 _NO_WORDS = np.zeros(4, dtype=np.uint64)  # a pass that draws nothing reads no generator
 #: Person-level arrays: the same in every plan of a model (`Population.another_plan`).
 _TRAITS = (
@@ -63,6 +63,39 @@ def age_threshold_periods(age_years: float) -> int:
     return int(np.ceil(age_years * PERIODS_PER_YEAR - 1e-9))
 
 
+class _People:
+    """What a model's plans keep once for their people, who are the same.
+
+    Attributes:
+        count_type: The integer type of counts over a person's neighbours (the narrowest
+            that holds the largest degree: a count a plan keeps per person costs one byte
+            with the default network, not four).
+        age_order: Agents sorted by age (int32), built on the first generation choice.
+    """
+
+    def __init__(self, count_type: type):
+        self.count_type = count_type
+        self.age_order: np.ndarray | None = None
+
+
+def _count_type(max_degree: int) -> type:
+    """The narrowest signed integer type that holds counts up to `max_degree`."""
+    return next(t for t in (np.int8, np.int16, np.int32) if max_degree <= np.iinfo(t).max)
+
+
+def _record_field(name: str) -> property:
+    """A field of the membership records read as an array over every agent (a read-only
+    copy: writing to it would change nothing)."""
+
+    def every_agent(self) -> np.ndarray:
+        values = self.member_values(name)
+        values.flags.writeable = False
+        return values
+
+    every_agent.__doc__ = f"`{name}` of every agent (read-only copy; `member_values`)."
+    return property(every_agent)
+
+
 class Population:
     """Traits and state of all agents, and the vectorised period processes.
 
@@ -78,19 +111,24 @@ class Population:
         contagion_threshold: Exit threshold of the threshold model (float32; None under
             other contagion models).
         state: `State` code towards this plan (int8).
+        considering / insured: Considers / holds commercial insurance (bool).
+        memberships: The records of those who have joined (`Memberships`, shared by the
+            plans of a model), this plan's found by `plan_number`; read per person as
+            the arrays below (copies, read-only), or `member_values`:
         exit_reason: `ExitReason` of the last membership that ended (int8).
         join_period / exit_period: Period of the last join / exit, NO_PERIOD if none (int16).
         first_join_period: Period of the first join, NO_PERIOD if none (int16): the select
             effect of the health declaration runs from it, so re-joining does not reset it.
-        considering / insured: Considers / holds commercial insurance (bool).
+        enrolled_by_family: A relative enrolled the agent at its last join (bool).
         contributions_cny: Shares paid over the run, per person (CNY, float64).
         paid_this_year_cny: Shares paid this calendar year, per person (CNY, float64).
         paid_this_membership_cny: Shares paid since the last join (CNY, float64): the
             refund on illness in the waiting period.
         exposure: Decayed count of neighbours who left for the price or after others
             left (`SIGNAL_EXIT_REASONS`; float32; hazard contagion).
-        member_neighbours: Neighbours who are members now (int32).
-        exited_neighbours: Neighbours out after a signal exit (int32; None unless
+        member_neighbours: Neighbours who are members now (the narrowest of int8, int16
+            and int32 that holds the largest degree).
+        exited_neighbours: Neighbours out after a signal exit (as `member_neighbours`; None unless
             threshold contagion).
         member_elsewhere: Is a member of another platform's plan now (bool; set by a
             market model before and during the joining passes when
@@ -118,6 +156,8 @@ class Population:
         launch_period: int = 0,
         people_step: bool = True,
         admits_chronic: bool = False,
+        memberships: Memberships | None = None,
+        people: _People | None = None,
     ):
         _check_chunk_size(chunk_size)
         p = self.params = params
@@ -152,22 +192,17 @@ class Population:
         self.adult_age_periods = age_threshold_periods(p["adult_age_years"])
         self.state = np.full(n, State.OUTSIDER, dtype=np.int8)
         self.state[self.age_periods >= self.max_age_periods] = State.AGED_OUT
-        self.exit_reason = np.full(n, ExitReason.NONE, dtype=np.int8)
-        self.join_period = np.full(n, NO_PERIOD, dtype=np.int16)
-        self.exit_period = np.full(n, NO_PERIOD, dtype=np.int16)
-        self.first_join_period = np.full(n, NO_PERIOD, dtype=np.int16)
-        self.contributions_cny = np.zeros(n, dtype=np.float64)
-        self.paid_this_year_cny = np.zeros(n, dtype=np.float64)
-        self.paid_this_membership_cny = np.zeros(n, dtype=np.float64)
+        self.memberships = Memberships(n) if memberships is None else memberships
+        self.plan_number = self.memberships.add_plan()
         self.exposure = np.zeros(n, dtype=np.float32)
-        self.member_neighbours = np.zeros(n, dtype=np.int32)
-        self.exited_neighbours = np.zeros(n, dtype=np.int32) if threshold_model else None
+        counts = _count_type(self.network.max_degree) if people is None else people.count_type
+        self.member_neighbours = np.zeros(n, dtype=counts)
+        self.exited_neighbours = np.zeros(n, dtype=counts) if threshold_model else None
         self.member_weight_total = 0.0  # sum of members' sharing weights, kept by `census`
-        self.enrolled_by_family = np.zeros(n, dtype=bool)
         # Set by a model of several platforms each period before its members join; zeros
         # cost no memory until written (the operating system maps them on first write).
         self.member_elsewhere = np.zeros(n, dtype=bool)
-        self._age_order = None  # agents sorted by age, built on the first generation choice
+        self._people = _People(counts) if people is None else people  # shared by the model's plans
         self.closure_news_periods = np.empty(0, dtype=np.int64)  # other platforms' closures, set by the model
         self._tables_period = None  # the period whose tables `_period_tables` holds
         self._tabulate_age_functions()
@@ -286,7 +321,7 @@ class Population:
         return type(self)(
             params, streams, traits, lambda n: self.network, self.chunk_size,
             oldest_age_years=self.oldest_age_periods / PERIODS_PER_YEAR, launch_period=launch_period,
-            people_step=False, admits_chronic=admits_chronic,
+            people_step=False, admits_chronic=admits_chronic, memberships=self.memberships, people=self._people,
         )  # fmt: skip
 
     def _tabulate_age_functions(self) -> None:
@@ -325,19 +360,42 @@ class Population:
 
     @property
     def nbytes(self) -> int:
-        """Memory held by the agent arrays and the network (bytes)."""
+        """Memory held by the agent arrays, the membership records (every plan's, with
+        their room to grow) and the network (bytes)."""
         arrays = [v for v in vars(self).values() if isinstance(v, np.ndarray)]
-        return sum(a.nbytes for a in arrays) + self.network.nbytes
+        people = self._people.age_order.nbytes if self._people.age_order is not None else 0
+        return sum(a.nbytes for a in arrays) + people + self.memberships.nbytes + self.network.nbytes
 
     @property
     def plan_nbytes(self) -> int:
         """Memory held by this plan's own arrays, those not shared with another plan's
-        population (bytes): every array but the people's traits and the network."""
+        population (bytes): every array but the people's traits, the network and the
+        membership records (one store for all plans)."""
         shared = {id(getattr(self, name)) for name in _TRAITS}
         if self.contagion_threshold is not None:
             shared.add(id(self.contagion_threshold))
         arrays = [v for v in vars(self).values() if isinstance(v, np.ndarray) and id(v) not in shared]
         return sum(a.nbytes for a in arrays)
+
+    def records(self, idx) -> np.ndarray:
+        """This plan's record of each agent at `idx` (-1 for one who has never joined; int64)."""
+        return self.memberships.records_of(self.plan_number, idx)
+
+    def member_values(self, name: str, idx=slice(None)) -> np.ndarray:
+        """Field `name` of the membership records (`memberships.FIELDS`) of the agents at
+        `idx`, as a dense array over them would hold it (a copy)."""
+        people = np.arange(self.n_agents)[idx] if isinstance(idx, slice) else idx
+        values = self.memberships.values(self.plan_number, name, people)
+        return values if np.ndim(people) else values[0]
+
+    join_period = _record_field("join_period")
+    exit_period = _record_field("exit_period")
+    first_join_period = _record_field("first_join_period")
+    exit_reason = _record_field("exit_reason")
+    enrolled_by_family = _record_field("enrolled_by_family")
+    contributions_cny = _record_field("contributions_cny")
+    paid_this_year_cny = _record_field("paid_this_year_cny")
+    paid_this_membership_cny = _record_field("paid_this_membership_cny")
 
     @property
     def degree(self) -> np.ndarray:
@@ -368,7 +426,10 @@ class Population:
         (`waiting.waiting_is_over`)."""
         return bool(
             waiting.waiting_is_over(
-                int(self.state[i]), int(self.join_period[i]), int(period), int(self.params["waiting_periods"])
+                int(self.state[i]),
+                int(self.member_values("join_period", i)),
+                int(period),
+                int(self.params["waiting_periods"]),
             )
         )
 
@@ -454,15 +515,17 @@ class Population:
         Returns:
             How many of them were members before (re-joins; agents).
         """
-        returning = self.first_join_period[idx] != NO_PERIOD
+        m = self.memberships
+        records = m.open(self.plan_number, idx)
+        returning = m.first_join_period[records] != NO_PERIOD
         if self.exited_neighbours is not None:
-            signalled = idx[(self.state[idx] == State.EXITED) & IS_SIGNAL_EXIT[self.exit_reason[idx]]]
+            signalled = idx[(self.state[idx] == State.EXITED) & IS_SIGNAL_EXIT[m.exit_reason[records]]]
             self._add_to_neighbours(self.exited_neighbours, signalled, -1)
         self.state[idx] = State.WAITING
-        self.join_period[idx] = period
-        self.first_join_period[idx[~returning]] = period
-        self.paid_this_membership_cny[idx] = 0.0
-        self.enrolled_by_family[idx] = by_family
+        m.join_period[records] = period
+        m.first_join_period[records[~returning]] = period
+        m.paid_this_membership_cny[records] = 0.0
+        m.enrolled_by_family[records] = by_family
         self._add_to_neighbours(self.member_neighbours, idx, 1)
         return int(np.count_nonzero(returning))
 
@@ -476,16 +539,18 @@ class Population:
             first_join_period: Each one's first join of the plan it leaves (periods): the
                 select effect of its health declaration runs from then, not from now.
         """
+        m = self.memberships
+        records = m.open(self.plan_number, idx)
         if self.exited_neighbours is not None:
-            signalled = idx[(self.state[idx] == State.EXITED) & IS_SIGNAL_EXIT[self.exit_reason[idx]]]
+            signalled = idx[(self.state[idx] == State.EXITED) & IS_SIGNAL_EXIT[m.exit_reason[records]]]
             self._add_to_neighbours(self.exited_neighbours, signalled, -1)
         self.state[idx] = State.COVERED
-        self.join_period[idx] = period
-        self.first_join_period[idx] = np.where(
-            self.first_join_period[idx] == NO_PERIOD, first_join_period, self.first_join_period[idx]
+        m.join_period[records] = period
+        m.first_join_period[records] = np.where(
+            m.first_join_period[records] == NO_PERIOD, first_join_period, m.first_join_period[records]
         )
-        self.paid_this_membership_cny[idx] = 0.0
-        self.enrolled_by_family[idx] = False
+        m.paid_this_membership_cny[records] = 0.0
+        m.enrolled_by_family[records] = False
         self._add_to_neighbours(self.member_neighbours, idx, 1)
 
     def leave(self, idx: np.ndarray, reason: ExitReason | np.ndarray, period: int) -> None:
@@ -499,8 +564,9 @@ class Population:
             np.where(reason == ExitReason.AGED_OUT, np.int8(State.AGED_OUT), np.int8(State.EXITED)),
         )
         self.state[idx] = new_state
-        self.exit_reason[idx] = reason
-        self.exit_period[idx] = period
+        records = self.records(idx)  # every leaver has one: it was a member
+        self.memberships.exit_reason[records] = reason
+        self.memberships.exit_period[records] = period
         self._add_to_neighbours(self.member_neighbours, idx, -1)
         signalled = idx[IS_SIGNAL_EXIT[reason]]
         self._add_to_neighbours(self.exposure, signalled, np.float32(1.0))
@@ -533,7 +599,10 @@ class Population:
 
     def complete_waiting_periods(self, period: int) -> None:
         """Waiting members whose waiting period is over become covered (`waiting`)."""
-        waiting.complete_waiting_periods(self.state, self.join_period, period, self.params["waiting_periods"])
+        waiting.complete_waiting_periods(
+            self.state, self.memberships.links(self.plan_number), self.memberships.join_period, period,
+            self.params["waiting_periods"],
+        )  # fmt: skip
 
     def fall_ill_then_decide_to_stay(self, period: int, signal: ChargeSignal, cap_cny: float) -> dict:
         """Members fall ill (covered: paid; waiting: refunded, out for good); the others
@@ -579,7 +648,7 @@ class Population:
             **expected,
         }
         result["benefits_cny"] = self.benefit_cny(result["claimants"])
-        result["refunds_cny"] = self.paid_this_membership_cny[result["ill_in_waiting"]].copy()
+        result["refunds_cny"] = self.member_values("paid_this_membership_cny", result["ill_in_waiting"])
         self.leave(result["claimants"], ExitReason.CLAIM, period)
         self.leave(result["ill_in_waiting"], ExitReason.ILL_IN_WAITING, period)
         self.leave(result["leavers"], result["exit_reasons"], period)
@@ -604,13 +673,15 @@ class Population:
     def member_arrays(self, period: int) -> member_pass.MemberArrays:
         """The arrays the compiled member pass reads in `period`."""
         threshold = self.exited_neighbours is not None
-        unused = np.zeros(1, np.int32)  # read only under threshold contagion
+        unused = np.zeros(1, self.member_neighbours.dtype)  # read only under threshold contagion
         select_by_duration, awareness_by_age = self._period_tables(period)
+        m = self.memberships
         return member_pass.MemberArrays(
-            self.state, self.exit_reason, self.exit_period, self.credit_pass, self.health_declined,
-            self.age_periods, self.first_join_period, self.frailty, self.perceived_frailty,
+            self.state, m.head, m.next_record, m.record_plan, self.plan_number,
+            m.exit_reason, m.exit_period, self.credit_pass, self.health_declined,
+            self.age_periods, m.first_join_period, self.frailty, self.perceived_frailty,
             self.insured, self.income_cny, self.price_sensitivity, self.reviews_charges, self.exposure,
-            self.enrolled_by_family,
+            m.enrolled_by_family,
             self.exited_neighbours if threshold else unused,
             self.network.indptr,
             self.member_neighbours,
@@ -753,9 +824,10 @@ class Population:
         q = p["family_parent_share"]
         parent = u < q
         within = np.where(parent, u / max(q, 1e-300), (u - q) / max(1.0 - q, 1e-300))
-        if self._age_order is None:
-            # Kept while everyone ages alike (the vectorised engine), which keeps it sorted.
-            self._age_order = np.argsort(self.age_periods, kind="stable").astype(np.int32)
+        if self._people.age_order is None:
+            # Kept while everyone ages alike (the vectorised engine), which keeps it sorted;
+            # one for all of a model's plans, whose people are the same.
+            self._people.age_order = np.argsort(self.age_periods, kind="stable").astype(np.int32)
         # The candidates are counted by age in one sequential pass; only the picked ones
         # are then looked up, in age order, among the agents of their age.
         may = self.may_join(slice(None), period)
@@ -772,7 +844,7 @@ class Population:
         in_order = np.lexsort((rank, age))
         picked = np.empty(found.size, dtype=np.int64)
         all_younger_than = unborn + np.concatenate([[0], np.cumsum(agents_by_age)])
-        picked[in_order] = _nth_of_age(self._age_order, may, all_younger_than, age[in_order], rank[in_order])
+        picked[in_order] = _nth_of_age(self._people.age_order, may, all_younger_than, age[in_order], rank[in_order])
         relatives[found] = picked
         return relatives
 
@@ -783,7 +855,7 @@ class Population:
         Only some agents age here (the per-agent engine ages one at a time), so the age
         order kept for the generation choice no longer holds: it is rebuilt when next needed.
         """
-        self._age_order = None
+        self._people.age_order = None
         return ageing.grow_older_each(self.age_periods, self.state, self.oldest_age_periods, self.max_age_periods, idx)
 
     def reach_maximum_age(self, reached: np.ndarray, period: int) -> int:

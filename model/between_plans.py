@@ -61,7 +61,7 @@ def transfer_at_maximum_age(source, target, aged_out: np.ndarray, period: int, t
     state = population.state[movers]
     open_to_them = (~population.is_member(movers)) & (state != State.CLAIMED) & (state != State.AGED_OUT)
     movers = movers[open_to_them & population.in_age_range(movers)]
-    population.take_over(movers, period, source.population.first_join_period[movers])
+    population.take_over(movers, period, source.population.member_values("first_join_period", movers))
     return len(movers)
 
 

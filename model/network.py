@@ -32,7 +32,8 @@ class CSRNetwork:
     """An undirected network as CSR arrays.
 
     Attributes:
-        indptr: Row pointers, shape (n + 1,), int64.
+        indptr: Row pointers, shape (n + 1,), int32 while the entries fit (below 2^31,
+            about 2 x 10^8 agents at ten ties each), else int64.
         indices: Neighbour agent indices, shape (2 x ties,), int32.
     """
 
@@ -47,6 +48,15 @@ class CSRNetwork:
     def degree(self) -> np.ndarray:
         """Number of ties of each agent, int32."""
         return np.diff(self.indptr).astype(np.int32)
+
+    @property
+    def max_degree(self) -> int:
+        """The most ties any agent has (computed a chunk of agents at a time)."""
+        most = 0
+        for start in range(0, self.n_nodes, EDGE_CHUNK_NODES):
+            stop = min(start + EDGE_CHUNK_NODES, self.n_nodes)
+            most = max(most, int(np.diff(self.indptr[start : stop + 1]).max(initial=0)))
+        return most
 
     @property
     def nbytes(self) -> int:
@@ -78,6 +88,12 @@ class CSRNetwork:
         return graph
 
 
+def pointer_type(entries: int) -> type:
+    """Row pointers' type for a network of `entries` neighbour entries (twice its ties):
+    int32 while they fit, which at ten ties each is up to about 2 x 10^8 agents, else int64."""
+    return np.int32 if entries <= np.iinfo(np.int32).max else np.int64
+
+
 class _CSRBuilder:
     """Fills CSR arrays from edge lists in two passes (count, then place) with bounded memory."""
 
@@ -93,8 +109,9 @@ class _CSRBuilder:
         np.add.at(self.degree, v, 1)
 
     def allocate(self) -> None:
-        self.indptr = np.zeros(self.n_nodes + 1, dtype=np.int64)
-        np.cumsum(self.degree, out=self.indptr[1:])
+        pointer = pointer_type(int(self.degree.sum(dtype=np.int64)))
+        self.indptr = np.zeros(self.n_nodes + 1, dtype=pointer)
+        np.cumsum(self.degree, out=self.indptr[1:], dtype=pointer)
         self.indices = np.empty(int(self.indptr[-1]), dtype=np.int32)
         self.placed = np.zeros(self.n_nodes, dtype=np.int32)
         del self.degree

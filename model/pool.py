@@ -175,7 +175,9 @@ class Pool:
             events["refunds_cny"],
             events["expected_claims"],
             events["expected_benefits_cny"],
-            claims_family=int(np.count_nonzero(self.population.enrolled_by_family[events["claimants"]])),
+            claims_family=int(
+                np.count_nonzero(self.population.member_values("enrolled_by_family", events["claimants"]))
+            ),
             expected_claims_family=events["expected_claims_family"],
         )
         self.count_exits(np.full(len(events["ill_in_waiting"]), ExitReason.ILL_IN_WAITING))

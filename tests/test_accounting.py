@@ -233,12 +233,13 @@ def test_a_rejoined_member_ill_in_waiting_is_refunded_only_this_memberships_shar
     pop.state[:] = State.OUTSIDER
     pop.age_years[i] = 30.0
     pop.frailty[i] = np.float32(1e30)  # falls ill with certainty
-    pop.state[i], pop.exit_reason[i] = State.EXITED, ExitReason.PRICE
-    pop.join_period[i], pop.exit_period[i] = 0, 20
-    pop.contributions_cny[i] = 150.0  # shares paid while covered in the earlier membership
+    m, (record,) = pop.memberships, pop.memberships.open(pop.plan_number, [i])
+    pop.state[i], m.exit_reason[record] = State.EXITED, ExitReason.PRICE
+    m.first_join_period[record], m.join_period[record], m.exit_period[record] = 0, 0, 20
+    m.contributions_cny[record] = 150.0  # shares paid while covered in the earlier membership
     pop.enter(np.array([i]), period=30)
-    pop.contributions_cny[i] += 20.0  # shares paid in the new membership's waiting period
-    pop.paid_this_membership_cny[i] += 20.0
+    m.contributions_cny[record] += 20.0  # shares paid in the new membership's waiting period
+    m.paid_this_membership_cny[record] += 20.0
     ill = pop.fall_ill_then_decide_to_stay(period=31, signal=ChargeSignal(), cap_cny=np.inf)
     assert list(ill["ill_in_waiting"]) == [i]
     assert ill["refunds_cny"][0] == pytest.approx(20.0)

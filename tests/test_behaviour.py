@@ -93,7 +93,7 @@ def test_a_rejoiner_declares_again_waits_90_days_again_and_is_counted_as_a_rejoi
     pop = model.population
     i = int(np.flatnonzero(pop.in_age_range() & (pop.age_periods >= pop.adult_age_periods))[0])
     assert pop.enter(np.array([i]), period=2) == 0  # a first join is not a re-join
-    pop.state[i], pop.exit_reason[i], pop.exit_period[i] = State.EXITED, ExitReason.PRICE, 20
+    pop.leave(np.array([i]), ExitReason.PRICE, period=20)
     assert pop.enter(np.array([i]), period=30) == 1
     assert pop.state[i] == State.WAITING and pop.join_period[i] == 30
     assert pop.first_join_period[i] == 2
@@ -113,7 +113,7 @@ def test_rejoining_does_not_reset_the_select_effect():
     i = int(np.flatnonzero(pop.in_age_range())[0])
     pop.enter(np.array([i]), period=0)
     before = pop.illness_probability(np.array([i]), 40)[0]
-    pop.state[i], pop.exit_reason[i] = State.EXITED, ExitReason.OTHER
+    pop.leave(np.array([i]), ExitReason.OTHER, period=39)
     pop.enter(np.array([i]), period=40)
     assert pop.illness_probability(np.array([i]), 40)[0] == before > 0
 
@@ -122,8 +122,8 @@ def test_former_members_rejoin_at_rejoin_propensity_times_an_outsiders_hazard():
     model = _model(join_age_gradient=0.0, rejoin_propensity=0.25)
     pop = model.population
     adults = np.flatnonzero(pop.in_age_range() & (pop.age_periods >= pop.adult_age_periods))[:2]
-    pop.first_join_period[adults[1]] = 0  # a former member
-    pop.state[adults[1]], pop.exit_reason[adults[1]] = State.EXITED, ExitReason.PRICE
+    pop.enter(adults[1:], period=0)  # a former member
+    pop.leave(adults[1:], ExitReason.PRICE, period=1)
     pop.member_neighbours[adults] = 0
     fresh, former = pop.join_probability(adults, 5, ChargeSignal(), np.inf)
     assert -math.log1p(-former) == pytest.approx(0.25 * -math.log1p(-fresh), rel=1e-9)
@@ -199,7 +199,7 @@ def test_a_family_enrolment_flags_the_relative_and_an_own_join_clears_the_flag()
     i = np.flatnonzero(pop.in_age_range())[:1]
     pop.enter(i, period=1, by_family=True)
     assert pop.enrolled_by_family[i[0]]
-    pop.state[i], pop.exit_reason[i], pop.exit_period[i] = State.EXITED, ExitReason.OTHER, 5
+    pop.leave(i, ExitReason.OTHER, period=5)
     pop.enter(i, period=8)
     assert not pop.enrolled_by_family[i[0]]
 

@@ -93,11 +93,18 @@ def ccdf_slope(degree: np.ndarray, lo: int, hi: int) -> float:
 
 
 # ----------------------------------------------------------------------------- structure of the CSR arrays
+def test_row_pointers_widen_only_when_the_entries_do_not_fit_in_int32():
+    from huzhu.model.network import pointer_type
+
+    assert pointer_type(2**31 - 1) is np.int32
+    assert pointer_type(2**31) is np.int64
+
+
 @pytest.mark.parametrize(("network_type", "generator"), EVERY_BUILD)
 def test_csr_arrays_are_well_formed(network_type, generator):
     net = network(network_type, generator)
     assert net.n_nodes == N
-    assert net.indptr.dtype == np.int64
+    assert net.indptr.dtype == np.int32  # the entries fit
     assert net.indices.dtype == np.int32
     assert net.degree.dtype == np.int32
     assert net.indptr[0] == 0

@@ -202,7 +202,7 @@ def node_colours(model, sample: NetworkSample) -> tuple[np.ndarray, np.ndarray]:
     """
     population = shown_pool(model).population
     states = population.state[sample.nodes]
-    exit_period = population.exit_period[sample.nodes].astype(np.int64)
+    exit_period = population.member_values("exit_period", sample.nodes).astype(np.int64)
     recent = (states == State.EXITED) & (exit_period >= model.period - recent_exit_window_periods(model))
     return states, recent
 
