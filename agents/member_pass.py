@@ -131,7 +131,9 @@ class MemberArrays(NamedTuple):
     join_propensity_by_age: np.ndarray  # joining.join_propensity by age (half months), never / former members
     select_by_duration: np.ndarray  # this period's select factor by periods since the first join
     awareness_by_age: np.ndarray  # this period's claim awareness by age (half months)
-    member_elsewhere: np.ndarray  # a member of another platform's plan now (bool; `Population.member_elsewhere`)
+    member_elsewhere: (
+        np.ndarray
+    )  # a member of another platform's plan now (bool, or empty; `Population.member_elsewhere`)
 
 
 @njit(cache=True, inline="always")
@@ -194,7 +196,7 @@ def join_probability(a, v, i, uniform=-1.0):
     degree = a.indptr[i + 1] - a.indptr[i]
     member_share = a.member_neighbours[i] / degree if degree > 0 else 0.0
     propensity = a.join_propensity_by_age[1 if record_of(a, i) >= 0 else 0, a.age_periods[i]]
-    if a.member_elsewhere[i]:
+    if a.member_elsewhere.size and a.member_elsewhere[i]:  # kept only where multi-homing is weighed
         propensity *= v.multi_homing_propensity
     bound = joining.join_probability_bound(v.marketing_hazard, v.word_of_mouth_rate, member_share, propensity)
     if uniform >= bound:

@@ -38,9 +38,10 @@ FIELDS = {
     "paid_this_membership_cny": (np.float64, 0.0),  # shares paid since the last join (CNY per person)
 }
 
-#: The store grows by this factor when full, one field at a time, so growing never
-#: holds two copies of the whole store.
-GROWTH = 1.25
+#: The store grows by this factor when full. Each field is resized in place (a large
+#: block is remapped by the operating system, not copied), so growing never holds two
+#: copies of the store and a small factor costs little.
+GROWTH = 1.05
 
 
 class RecordLinks(NamedTuple):
@@ -150,11 +151,9 @@ class Memberships:
             return
         capacity = max(self.size + more, int(self.capacity * GROWTH) + 1024)
         for name in ("next_record", "record_plan", *FIELDS):
-            old = getattr(self, name)
-            grown = np.empty(capacity, dtype=old.dtype)
-            grown[: self.size] = old[: self.size]
-            setattr(self, name, grown)
-            del old, grown  # one field's two copies at a time
+            # Only the store holds its arrays (readers get copies or take them for one
+            # call), so nothing still points at the old block.
+            getattr(self, name).resize(capacity, refcheck=False)
 
     def values(self, plan: int, name: str, people) -> np.ndarray:
         """Field `name` of each person's record of `plan` (the field's fill where none)."""

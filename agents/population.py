@@ -41,7 +41,7 @@ from huzhu.agents.sharing import ChargeSignal
 from huzhu.agents.states import IS_SIGNAL_EXIT, IS_VOLUNTARY_EXIT, ExitReason, State
 from huzhu.model import demography
 from huzhu.model.calendar import PERIODS_PER_YEAR
-from huzhu.model.network import CSRNetwork
+from huzhu.model.network import CompactNetwork, CSRNetwork
 from huzhu.model.streams import AgentStreams, Stream
 from huzhu.model.threads import BLOCK_AGENTS
 
@@ -130,9 +130,9 @@ class Population:
             and int32 that holds the largest degree).
         exited_neighbours: Neighbours out after a signal exit (as `member_neighbours`; None unless
             threshold contagion).
-        member_elsewhere: Is a member of another platform's plan now (bool; set by a
-            market model before and during the joining passes when
-            `multi_homing_propensity` is below 1; all False otherwise).
+        member_elsewhere: Is a member of another platform's plan now (bool; empty, read as
+            all False, unless a market model with `multi_homing_propensity` other than 1
+            calls `track_members_elsewhere` and sets it before and during the joining passes).
         oldest_age_periods: People age up to this age (half months): the plan's maximum
             age, or in a model of several plans the oldest any of them admits.
         launch_period: Model period in which the plan opens (its marketing and its
@@ -179,7 +179,7 @@ class Population:
         threshold_model = p["contagion_model"] == "threshold"
         self.contagion_threshold = traits.get("contagion_threshold") if threshold_model else None
         n = len(self.age_periods)
-        self.network: CSRNetwork = network_builder(n)
+        self.network: CSRNetwork | CompactNetwork = network_builder(n)
         self.min_age_periods = age_threshold_periods(p["min_age_years"])
         self.max_age_periods = age_threshold_periods(p["max_age_years"])
         self.oldest_age_periods = age_threshold_periods(
@@ -199,9 +199,7 @@ class Population:
         self.member_neighbours = np.zeros(n, dtype=counts)
         self.exited_neighbours = np.zeros(n, dtype=counts) if threshold_model else None
         self.member_weight_total = 0.0  # sum of members' sharing weights, kept by `census`
-        # Set by a model of several platforms each period before its members join; zeros
-        # cost no memory until written (the operating system maps them on first write).
-        self.member_elsewhere = np.zeros(n, dtype=bool)
+        self.member_elsewhere = np.zeros(0, dtype=bool)
         self._people = _People(counts) if people is None else people  # shared by the model's plans
         self.closure_news_periods = np.empty(0, dtype=np.int64)  # other platforms' closures, set by the model
         self._tables_period = None  # the period whose tables `_period_tables` holds
@@ -376,6 +374,11 @@ class Population:
             shared.add(id(self.contagion_threshold))
         arrays = [v for v in vars(self).values() if isinstance(v, np.ndarray) and id(v) not in shared]
         return sum(a.nbytes for a in arrays)
+
+    def track_members_elsewhere(self) -> None:
+        """Keep `member_elsewhere` for every agent (a market model whose members weigh
+        their other platforms' plans when they join)."""
+        self.member_elsewhere = np.zeros(self.n_agents, dtype=bool)
 
     def records(self, idx) -> np.ndarray:
         """This plan's record of each agent at `idx` (-1 for one who has never joined; int64)."""
@@ -817,7 +820,7 @@ class Population:
             degree = indptr[joiners + 1] - indptr[joiners]
             tied = degree > 0
             pick = np.minimum((u[tied] * degree[tied]).astype(np.int64), degree[tied] - 1)
-            relatives[tied] = self.network.indices[indptr[joiners[tied]] + pick]
+            relatives[tied] = self.network.neighbour_at(joiners[tied], pick)
             return relatives
         if not len(joiners):
             return relatives

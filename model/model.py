@@ -16,7 +16,7 @@ from huzhu.agents.states import VOLUNTARY_EXIT_REASONS
 from huzhu.model import between_plans
 from huzhu.model.calendar import Calendar
 from huzhu.model.market import MODELLED_PLATFORM, load_market
-from huzhu.model.network import build_network
+from huzhu.model.network import build_network, compact
 from huzhu.model.parameters import ParameterError, resolve_parameters
 from huzhu.model.plans import PlanSetup, oldest_age_years, people_reached, plan_setups
 from huzhu.model.pool import EXIT_COLUMNS, REPORTED_COLUMNS, Pool
@@ -102,6 +102,9 @@ class MutualAidModel(mesa.Model):
                 setup.params, self.streams.for_plan(setup.key), launch, admits_chronic=setup.admits_chronic
             )
             self.pools.append(self._pool(setup, population))
+        if self._marks_members_elsewhere:
+            for pool in self.pools:
+                pool.population.track_members_elsewhere()
         self._transfers = {
             setup.key: [pool for pool in self.pools if pool.setup.transfer_from == setup.key] for setup in setups
         }
@@ -146,11 +149,21 @@ class MutualAidModel(mesa.Model):
             ]
         return np.array(sorted(closures), dtype=np.int64)
 
+    @property
+    def _marks_members_elsewhere(self) -> bool:
+        """Whether joining weighs membership of another platform (several plans, and a
+        multi-homing propensity other than 1)."""
+        return len(self.pools) > 1 and self.params["multi_homing_propensity"] != 1.0
+
     def _build_network(self, n_agents: int):
         p = self.params
-        return build_network(
-            p["network_type"], n_agents, p["mean_degree"], p["rewiring_prob"], self.streams, p["network_generator"]
-        )
+        # Stored compactly where ties are local (the rows and their order are the same).
+        return compact(
+            build_network(
+                p["network_type"], n_agents, p["mean_degree"], p["rewiring_prob"], self.streams,
+                p["network_generator"],
+            )
+        )  # fmt: skip
 
     # ---------------------------------------------------------------- the modelled plan
     @property
@@ -233,7 +246,7 @@ class MutualAidModel(mesa.Model):
         """Each open pool's outsiders decide to join, pool by pool; in a market model
         with `multi_homing_propensity` below 1, each pool's joiners count as members
         elsewhere for the pools of other platforms that decide after it."""
-        marks = len(self.pools) > 1 and self.params["multi_homing_propensity"] != 1.0
+        marks = self._marks_members_elsewhere
         if marks:
             between_plans.mark_members_elsewhere(active)
         for pool in active:

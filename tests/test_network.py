@@ -393,3 +393,56 @@ def test_a_watts_strogatz_ring_too_small_for_its_degree_raises(network_type, n):
     with pytest.raises(ValueError, match="Watts-Strogatz"):
         build_network(network_type, n, 10, 0.1, streams(1))
     assert build_network(network_type, 12, 10, 0.1, streams(1)).n_nodes == 12
+
+
+# ----------------------------------------------------------------------------- compact storage
+def _shuffled_ring(n: int, seed: int) -> CSRNetwork:
+    """A ring lattice whose ties are partly local, partly far, rows in a random order."""
+    rng = np.random.default_rng(seed)
+    edges = {(i, (i + j) % n) for i in range(n) for j in (1, 2)}
+    edges |= {tuple(sorted(map(int, rng.choice(n, 2, replace=False)))) for _ in range(n // 3)}
+    edges = np.array(sorted({(min(u, v), max(u, v)) for u, v in edges}))
+    return csr_from_edges(n, edges)
+
+
+@PROPERTY
+@given(n=st.integers(5, 700), seed=st.integers(0, 2**16))
+def test_a_compact_network_holds_every_row_in_its_order(n, seed):
+    from huzhu.model.network import CompactNetwork, compact
+
+    plain = _shuffled_ring(n, seed)
+    packed = compact(plain)
+    if not isinstance(packed, CompactNetwork):
+        return  # no smaller: kept as it is
+    np.testing.assert_array_equal(packed.indices, plain.indices)
+    np.testing.assert_array_equal(packed.indptr, plain.indptr)
+    agents = np.random.default_rng(seed).integers(0, n, 20)
+    np.testing.assert_array_equal(packed.neighbours_of_many(agents), plain.neighbours_of_many(agents))
+    has_ties = agents[plain.degree[agents] > 0]
+    positions = (np.random.default_rng(seed + 1).random(has_ties.size) * plain.degree[has_ties]).astype(np.int64)
+    np.testing.assert_array_equal(packed.neighbour_at(has_ties, positions), plain.neighbour_at(has_ties, positions))
+
+
+@pytest.mark.parametrize("network_type", NETWORK_TYPES)
+def test_neighbour_counts_are_the_same_over_a_compact_network(network_type):
+    from huzhu.agents.neighbour_counts import add_to_neighbours
+    from huzhu.model.network import compact
+
+    plain = network(network_type)
+    packed = compact(plain)
+    agents = np.sort(np.random.default_rng(3).choice(N, 500))
+    counts = [np.zeros(N, np.float32), np.zeros(N, np.float32)]
+    for net, count in zip((plain, packed), counts, strict=True):
+        add_to_neighbours(net, count, agents, 1.0)
+        count *= np.float32(0.6)
+        add_to_neighbours(net, count, agents[::3], 1.0)
+    np.testing.assert_array_equal(counts[0], counts[1])
+
+
+def test_a_network_is_compacted_only_where_that_saves_memory():
+    from huzhu.model.network import CompactNetwork, compact
+
+    ring = compact(network("watts_strogatz"))  # nine ties in ten local: about 18 bytes an agent, not 44
+    assert isinstance(ring, CompactNetwork) and ring.nbytes < 0.5 * network("watts_strogatz").nbytes
+    assert isinstance(compact(network("erdos_renyi")), CSRNetwork)  # ties anywhere: no saving
+    assert isinstance(compact(network("barabasi_albert")), CSRNetwork)
