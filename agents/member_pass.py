@@ -23,6 +23,7 @@ from huzhu.agents.blocks import block_part, blocks_overlapping
 from huzhu.agents.memberships import record_of
 from huzhu.agents.states import ExitReason, State
 from huzhu.model import pcg64dxsm
+from huzhu.model.network import first_position, neighbour_of
 
 #: Columns of the expected-claim sums, per block of agents.
 EXPECTED = ("expected_claims", "expected_claims_family", "expected_benefits_cny")
@@ -122,8 +123,12 @@ class MemberArrays(NamedTuple):
     exposure: np.ndarray
     enrolled_by_family: np.ndarray  # per record
     exited_neighbours: np.ndarray  # zeros when threshold contagion is not in force
-    indptr: np.ndarray  # the network's row pointers: agent i has indptr[i + 1] - indptr[i] ties
-    member_neighbours: np.ndarray
+    network_compact: bool  # the network's arrays (`NetworkArrays`): agent i has indptr[i + 1] - indptr[i] ties
+    indptr: np.ndarray
+    indices: np.ndarray
+    offsets: np.ndarray
+    far: np.ndarray
+    far_before: np.ndarray
     contagion_threshold: np.ndarray  # zeros when threshold contagion is not in force
     incidence_by_age: np.ndarray
     benefit_by_age: np.ndarray
@@ -186,6 +191,20 @@ def may_join(a, v, i):
 
 
 @njit(cache=True, inline="always")
+def member_neighbours(a, i):
+    """How many of agent i's neighbours are members of the plan now (counted when asked:
+    only those who may join and draw below `joining.join_probability_bound` ask)."""
+    count = 0
+    position = first_position(a, i)
+    for k in range(a.indptr[i], a.indptr[i + 1]):
+        j, position = neighbour_of(a, i, k, position)
+        s = a.state[j]
+        if s == _WAITING or s == _COVERED:
+            count += 1
+    return count
+
+
+@njit(cache=True, inline="always")
 def join_probability(a, v, i, uniform=-1.0):
     """Probability that adult i, who may join, joins this period (0-1).
 
@@ -194,7 +213,7 @@ def join_probability(a, v, i, uniform=-1.0):
     the plan; the default -1 always gives the probability.
     """
     degree = a.indptr[i + 1] - a.indptr[i]
-    member_share = a.member_neighbours[i] / degree if degree > 0 else 0.0
+    member_share = member_neighbours(a, i) / degree if degree > 0 else 0.0
     propensity = a.join_propensity_by_age[1 if record_of(a, i) >= 0 else 0, a.age_periods[i]]
     if a.member_elsewhere.size and a.member_elsewhere[i]:  # kept only where multi-homing is weighed
         propensity *= v.multi_homing_propensity
@@ -466,6 +485,11 @@ def _join_probabilities_body(a, v, agents, out):
         out[k] = join_probability(a, v, agents[k])
 
 
+def _member_neighbours_body(a, agents, out):
+    for k in prange(agents.size):
+        out[k] = member_neighbours(a, agents[k])
+
+
 def _illness_probabilities_body(a, v, agents, out):
     for k in prange(agents.size):
         out[k] = illness_probability(a, v, agents[k])
@@ -475,6 +499,15 @@ _price_pressures = _serial_and_parallel(_price_pressures_body)
 _join_probabilities = _serial_and_parallel(_join_probabilities_body)
 _illness_probabilities = _serial_and_parallel(_illness_probabilities_body)
 _may_join = _serial_and_parallel(_may_join_body)
+_member_neighbours = _serial_and_parallel(_member_neighbours_body)
+
+
+def member_neighbours_each(a: MemberArrays, agents: np.ndarray) -> np.ndarray:
+    """`member_neighbours` of each agent in `agents` (int32)."""
+    agents = np.atleast_1d(np.asarray(agents, dtype=np.int64))
+    out = np.empty(agents.size, dtype=np.int32)
+    _member_neighbours[agents.size >= PARALLEL_FROM_MEMBERS](a, agents, out)
+    return out
 
 
 def may_join_each(a: MemberArrays, v: PeriodValues, agents: np.ndarray) -> np.ndarray:

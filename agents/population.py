@@ -41,7 +41,7 @@ from huzhu.agents.sharing import ChargeSignal
 from huzhu.agents.states import IS_SIGNAL_EXIT, IS_VOLUNTARY_EXIT, ExitReason, State
 from huzhu.model import demography
 from huzhu.model.calendar import PERIODS_PER_YEAR
-from huzhu.model.network import CompactNetwork, CSRNetwork
+from huzhu.model.network import CompactNetwork, CSRNetwork, network_arrays
 from huzhu.model.streams import AgentStreams, Stream
 from huzhu.model.threads import BLOCK_AGENTS
 
@@ -126,9 +126,10 @@ class Population:
             refund on illness in the waiting period.
         exposure: Decayed count of neighbours who left for the price or after others
             left (`SIGNAL_EXIT_REASONS`; float32; hazard contagion).
-        member_neighbours: Neighbours who are members now (the narrowest of int8, int16
-            and int32 that holds the largest degree).
-        exited_neighbours: Neighbours out after a signal exit (as `member_neighbours`; None unless
+        member_neighbours: Neighbours who are members now (counted from their states when
+            asked, not stored; int32).
+        exited_neighbours: Neighbours out after a signal exit (the narrowest of int8, int16
+            and int32 that holds the largest degree; None unless
             threshold contagion).
         member_elsewhere: Is a member of another platform's plan now (bool; empty, read as
             all False, unless a market model with `multi_homing_propensity` other than 1
@@ -180,6 +181,7 @@ class Population:
         self.contagion_threshold = traits.get("contagion_threshold") if threshold_model else None
         n = len(self.age_periods)
         self.network: CSRNetwork | CompactNetwork = network_builder(n)
+        self._network_arrays = network_arrays(self.network)
         self.min_age_periods = age_threshold_periods(p["min_age_years"])
         self.max_age_periods = age_threshold_periods(p["max_age_years"])
         self.oldest_age_periods = age_threshold_periods(
@@ -196,7 +198,6 @@ class Population:
         self.plan_number = self.memberships.add_plan()
         self.exposure = np.zeros(n, dtype=np.float32)
         counts = _count_type(self.network.max_degree) if people is None else people.count_type
-        self.member_neighbours = np.zeros(n, dtype=counts)
         self.exited_neighbours = np.zeros(n, dtype=counts) if threshold_model else None
         self.member_weight_total = 0.0  # sum of members' sharing weights, kept by `census`
         self.member_elsewhere = np.zeros(0, dtype=bool)
@@ -375,6 +376,16 @@ class Population:
         arrays = [v for v in vars(self).values() if isinstance(v, np.ndarray) and id(v) not in shared]
         return sum(a.nbytes for a in arrays)
 
+    @property
+    def member_neighbours(self) -> np.ndarray:
+        """Neighbours of every agent who are members of the plan now (int32; counted)."""
+        return self.member_neighbour_counts(np.arange(self.n_agents))
+
+    def member_neighbour_counts(self, idx) -> np.ndarray:
+        """Neighbours of each agent at `idx` who are members of the plan now (int32;
+        `member_pass.member_neighbours`)."""
+        return member_pass.member_neighbours_each(self.member_arrays(self.launch_period), idx)
+
     def track_members_elsewhere(self) -> None:
         """Keep `member_elsewhere` for every agent (a market model whose members weigh
         their other platforms' plans when they join)."""
@@ -490,11 +501,17 @@ class Population:
         """Who may join now (bool; `member_pass.may_join`): outsiders, or those who left
         voluntarily before this period (not ill in the waiting period, not closed out),
         eligible and of age."""
-        agents = np.arange(self.n_agents)[idx] if isinstance(idx, slice) else idx
-        may = member_pass.may_join_each(
-            self.member_arrays(period), self.period_values(period, ChargeSignal(), np.inf), agents
-        )
-        return may if np.ndim(agents) else bool(may[0])
+        arrays, values = self.member_arrays(period), self.period_values(period, ChargeSignal(), np.inf)
+        if isinstance(idx, slice):
+            # A chunk of indices at a time: every agent's index at once would take 8 bytes an agent.
+            start, stop, step = idx.indices(self.n_agents)
+            may = np.empty(len(range(start, stop, step)), dtype=bool)
+            for first in range(0, may.size, self.chunk_size):
+                part = np.arange(first, min(first + self.chunk_size, may.size)) * step + start
+                may[first : first + part.size] = member_pass.may_join_each(arrays, values, part)
+            return may
+        may = member_pass.may_join_each(arrays, values, idx)
+        return may if np.ndim(idx) else bool(may[0])
 
     def join_probability(self, idx, period: int, signal: ChargeSignal, cap_cny: float) -> np.ndarray:
         """Probability that the adults at `idx`, who may join, join this period (0-1;
@@ -529,7 +546,6 @@ class Population:
         m.first_join_period[records[~returning]] = period
         m.paid_this_membership_cny[records] = 0.0
         m.enrolled_by_family[records] = by_family
-        self._add_to_neighbours(self.member_neighbours, idx, 1)
         return int(np.count_nonzero(returning))
 
     def take_over(self, idx: np.ndarray, period: int, first_join_period: np.ndarray) -> None:
@@ -554,7 +570,6 @@ class Population:
         )
         m.paid_this_membership_cny[records] = 0.0
         m.enrolled_by_family[records] = False
-        self._add_to_neighbours(self.member_neighbours, idx, 1)
 
     def leave(self, idx: np.ndarray, reason: ExitReason | np.ndarray, period: int) -> None:
         """Members at `idx` leave for `reason` (one code, or one per member)."""
@@ -570,7 +585,6 @@ class Population:
         records = self.records(idx)  # every leaver has one: it was a member
         self.memberships.exit_reason[records] = reason
         self.memberships.exit_period[records] = period
-        self._add_to_neighbours(self.member_neighbours, idx, -1)
         signalled = idx[IS_SIGNAL_EXIT[reason]]
         self._add_to_neighbours(self.exposure, signalled, np.float32(1.0))
         if self.exited_neighbours is not None:
@@ -676,7 +690,7 @@ class Population:
     def member_arrays(self, period: int) -> member_pass.MemberArrays:
         """The arrays the compiled member pass reads in `period`."""
         threshold = self.exited_neighbours is not None
-        unused = np.zeros(1, self.member_neighbours.dtype)  # read only under threshold contagion
+        unused = np.zeros(1, self._people.count_type)  # read only under threshold contagion
         select_by_duration, awareness_by_age = self._period_tables(period)
         m = self.memberships
         return member_pass.MemberArrays(
@@ -686,8 +700,7 @@ class Population:
             self.insured, self.income_cny, self.price_sensitivity, self.reviews_charges, self.exposure,
             m.enrolled_by_family,
             self.exited_neighbours if threshold else unused,
-            self.network.indptr,
-            self.member_neighbours,
+            *self._network_arrays,
             self.contagion_threshold if threshold else unused.astype(np.float32),
             self.incidence_by_age, self.benefit_by_age, self.weight_by_age, self.join_propensity_by_age,
             select_by_duration, awareness_by_age, self.member_elsewhere,

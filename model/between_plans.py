@@ -141,7 +141,7 @@ def closure_destinations(
     drawn = candidates[u < switch_prob]
     u_choice = (u[u < switch_prob] / switch_prob)[:, None]
     firsts = list(first_plans.values())
-    weights = np.stack([1.0 + first.population.member_neighbours[people[drawn]] for first in firsts], axis=1)
+    weights = np.stack([1.0 + first.population.member_neighbour_counts(people[drawn]) for first in firsts], axis=1)
     cumulative = np.cumsum(weights, axis=1)
     choice = (u_choice * cumulative[:, -1:] >= cumulative).sum(axis=1)
     for k, first in enumerate(firsts):

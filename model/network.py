@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import networkx as nx
 import numpy as np
@@ -189,6 +190,50 @@ def first_far(indptr, offsets, far_before, i):
         if offsets[k] == FAR:
             position += 1
     return position
+
+
+class NetworkArrays(NamedTuple):
+    """A `CSRNetwork`'s or a `CompactNetwork`'s arrays, for a compiled pass that reads rows
+    (`neighbour_of`); the arrays of the other form are empty. A tuple of a pass's arrays
+    may hold these fields by the same names (Numba's parallel loops take no nested tuple)."""
+
+    network_compact: bool
+    indptr: np.ndarray
+    indices: np.ndarray  # a CSRNetwork's
+    offsets: np.ndarray  # a CompactNetwork's
+    far: np.ndarray
+    far_before: np.ndarray
+
+
+def network_arrays(network: CSRNetwork | CompactNetwork) -> NetworkArrays:
+    """The arrays of either form of network, for `neighbour_of`."""
+    if isinstance(network, CompactNetwork):
+        no_indices = np.empty(0, dtype=np.int32)
+        return NetworkArrays(True, network.indptr, no_indices, network.offsets, network.far, network.far_before)
+    none = np.empty(0, dtype=np.int32)
+    return NetworkArrays(False, network.indptr, network.indices, np.empty(0, np.int8), none, none.astype(np.int64))
+
+
+@njit(cache=True, inline="always")
+def first_position(net, i):
+    """Where reading agent i's row starts: in a compact network, its first FAR entry's
+    position in `far` (`first_far`); 0 otherwise."""
+    return first_far(net.indptr, net.offsets, net.far_before, i) if net.network_compact else 0
+
+
+@njit(cache=True, inline="always")
+def neighbour_of(net, i, k, position):
+    """Entry k of agent i's row (k from indptr[i] up, in order) and the position of the
+    next FAR entry, starting from `first_position(net, i)`.
+
+    Returns:
+        (the neighbour's index, the position to pass with entry k + 1).
+    """
+    if not net.network_compact:
+        return np.int64(net.indices[k]), position
+    if net.offsets[k] == FAR:
+        return np.int64(net.far[position]), position + 1
+    return i + net.offsets[k], position
 
 
 @njit(cache=True)

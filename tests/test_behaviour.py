@@ -124,7 +124,7 @@ def test_former_members_rejoin_at_rejoin_propensity_times_an_outsiders_hazard():
     adults = np.flatnonzero(pop.in_age_range() & (pop.age_periods >= pop.adult_age_periods))[:2]
     pop.enter(adults[1:], period=0)  # a former member
     pop.leave(adults[1:], ExitReason.PRICE, period=1)
-    pop.member_neighbours[adults] = 0
+    assert (pop.member_neighbours[adults] == 0).all()  # no member anywhere: the same (zero) share
     fresh, former = pop.join_probability(adults, 5, ChargeSignal(), np.inf)
     assert -math.log1p(-former) == pytest.approx(0.25 * -math.log1p(-fresh), rel=1e-9)
 

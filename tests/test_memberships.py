@@ -86,5 +86,17 @@ def test_neighbour_counts_take_the_narrowest_type_that_holds_the_largest_degree(
     from huzhu.agents.population import _count_type
 
     assert _count_type(127) is np.int8 and _count_type(128) is np.int16 and _count_type(40_000) is np.int32
-    pop = MutualAidModel(n_agents=2_000, rng=0, network_type="barabasi_albert").population
-    assert np.iinfo(pop.member_neighbours.dtype).max >= pop.network.max_degree == pop.degree.max()
+    pop = MutualAidModel(n_agents=2_000, rng=0, network_type="barabasi_albert", contagion_model="threshold").population
+    assert np.iinfo(pop.exited_neighbours.dtype).max >= pop.network.max_degree == pop.degree.max()
+
+
+@pytest.mark.parametrize("network_type", ["watts_strogatz", "barabasi_albert", "homophilous"])
+def test_members_among_the_neighbours_are_counted_from_their_states(network_type):
+    model = MutualAidModel(n_agents=3_000, rng=2, network_type=network_type)
+    for _ in range(12):
+        model.step()
+    pop = model.population
+    rows = np.repeat(np.arange(pop.n_agents), pop.degree)
+    expected = np.bincount(rows, weights=pop.is_member()[pop.network.indices], minlength=pop.n_agents)
+    assert pop.is_member().any()
+    np.testing.assert_array_equal(pop.member_neighbours, expected)
