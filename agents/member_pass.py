@@ -212,11 +212,16 @@ def join_probability(a, v, i, uniform=-1.0):
     it returns the bound instead (the agent does not join at any price), without valuing
     the plan; the default -1 always gives the probability.
     """
-    degree = a.indptr[i + 1] - a.indptr[i]
-    member_share = member_neighbours(a, i) / degree if degree > 0 else 0.0
     propensity = a.join_propensity_by_age[1 if record_of(a, i) >= 0 else 0, a.age_periods[i]]
     if a.member_elsewhere.size and a.member_elsewhere[i]:  # kept only where multi-homing is weighed
         propensity *= v.multi_homing_propensity
+    # The bound at an all-member neighbourhood is at or above the bound at any share
+    # (rounding is monotone): a uniform above it stays out before the members are counted.
+    most = joining.join_probability_bound(v.marketing_hazard, v.word_of_mouth_rate, 1.0, propensity)
+    if uniform >= most:
+        return most
+    degree = a.indptr[i + 1] - a.indptr[i]
+    member_share = member_neighbours(a, i) / degree if degree > 0 else 0.0
     bound = joining.join_probability_bound(v.marketing_hazard, v.word_of_mouth_rate, member_share, propensity)
     if uniform >= bound:
         return bound

@@ -67,9 +67,9 @@ class _People:
     """What a model's plans keep once for their people, who are the same.
 
     Attributes:
-        count_type: The integer type of counts over a person's neighbours (the narrowest
-            that holds the largest degree: a count a plan keeps per person costs one byte
-            with the default network, not four).
+        count_type: The integer type of counts over a person's neighbours kept per plan
+            (the exited neighbours of threshold contagion): the narrowest that holds the
+            largest degree, one byte with the default network, not four.
         age_order: Agents sorted by age (int32), built on the first generation choice.
     """
 
