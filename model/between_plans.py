@@ -70,9 +70,13 @@ def close_platform(closing: list, period: int, takeup: float, others: list, swit
     was a member of any of them lands in one destination, decided once for the person:
     the policy offered (with probability `takeup`, stream CLOSURE_OFFER of the platform's
     first closing plan: insured from then on), else another platform held already, else
-    (`closure_destinations`) another platform joined now, else none. Each person is
-    booked in the row of the first of the plans it held (model order), so a destination
-    summed over the plans counts people.
+    (`closure_choices`, `join_chosen`) another platform joined now, else none. Each
+    person is booked in the row of the first of the plans it held (model order), so a
+    destination summed over the plans counts people.
+
+    People are taken a chunk of agents at a time (every draw is addressed by agent, and
+    no one joins another platform before every switcher has chosen), so nothing is held
+    for all of a large platform's members at once.
 
     Args:
         closing: The platform's pools closing now, in model order.
@@ -85,67 +89,103 @@ def close_platform(closing: list, period: int, takeup: float, others: list, swit
         The pools the switchers joined, each with (joins, re-joins) (agents).
     """
     closed = [pool.close(period) for pool in closing]
-    people = closed[0].astype(np.int64) if len(closed) == 1 else np.unique(np.concatenate(closed)).astype(np.int64)
-    owner = np.full(len(people), len(closing), dtype=np.int64)
-    for k in reversed(range(len(closing))):  # the first plan a person held owns it
-        owner[np.isin(people, closed[k], assume_unique=True)] = k
-    took = np.zeros(len(people), dtype=bool)
-    if takeup and len(people):
-        took = uniform_at(closing[0].population, Stream.CLOSURE_OFFER, period, people) < takeup
-        closing[0].population.insured[people[took]] = True  # the people's array, shared by every plan
-    held, switched, joined = closure_destinations(closing[0], people, took, period, others, switch_prob)
+    took_policy, held_elsewhere = np.zeros(len(closing), np.int64), np.zeros(len(closing), np.int64)
+    drawn, choices, owners = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty(0, np.int64)]
+    for start, stop in closing[0].population.chunks():
+        parts = [c[np.searchsorted(c, start) : np.searchsorted(c, stop)] for c in closed]
+        people = parts[0].astype(np.int64) if len(parts) == 1 else np.unique(np.concatenate(parts)).astype(np.int64)
+        if not len(people):
+            continue
+        owner = np.full(len(people), len(closing), dtype=np.int64)
+        for k in reversed(range(len(closing))):  # the first plan a person held owns it
+            owner[np.isin(people, parts[k], assume_unique=True)] = k
+        took = np.zeros(len(people), dtype=bool)
+        if takeup:
+            took = uniform_at(closing[0].population, Stream.CLOSURE_OFFER, period, people) < takeup
+            closing[0].population.insured[people[took]] = True  # the people's array, shared by every plan
+        held, chosen, choice = closure_choices(closing[0], people, took, period, others, switch_prob)
+        took_policy += np.bincount(owner[took], minlength=len(closing) + 1)[: len(closing)]
+        held_elsewhere += np.bincount(owner[held], minlength=len(closing) + 1)[: len(closing)]
+        drawn.append(people[chosen])
+        choices.append(choice)
+        owners.append(owner[chosen])
+    joined, switched = join_chosen(np.concatenate(drawn), np.concatenate(choices), period, others)
+    switched_by_plan = np.bincount(np.concatenate(owners)[switched], minlength=len(closing) + 1)
     for k, pool in enumerate(closing):
-        mine = owner == k
-        pool.tally["closure_took_policy"] = int(np.count_nonzero(took & mine))
-        pool.tally["closure_member_elsewhere"] = int(np.count_nonzero(held & mine))
-        pool.tally["closure_switched"] = int(np.count_nonzero(switched & mine))
+        pool.tally["closure_took_policy"] = int(took_policy[k])
+        pool.tally["closure_member_elsewhere"] = int(held_elsewhere[k])
+        pool.tally["closure_switched"] = int(switched_by_plan[k])
     return joined
 
 
-def closure_destinations(
+def _switch_targets(period: int, others: list) -> tuple[list, list]:
+    """The other platforms' pools taking members now, and each such platform's first
+    plan taking members (model order): where a closer may switch."""
+    taking = [other for other in others if other.takes_members(period)]
+    first_plans: dict = {}
+    for other in taking:
+        first_plans.setdefault(other.platform_key, other)
+    return taking, list(first_plans.values())
+
+
+def closure_choices(
     pool, people: np.ndarray, took: np.ndarray, period: int, others: list, switch_prob: float
-) -> tuple[np.ndarray, np.ndarray, dict]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Where a closing platform's members who did not take the policy go: those still
-    members of another platform stay there; of the rest, each joins another platform
-    taking members with probability `switch_prob` (stream CLOSURE_SWITCH of the platform's
-    first closing plan), choosing among the platforms with weight 1 + its neighbours in
+    members of another platform stay there; of the rest, each chooses to join another
+    platform taking members with probability `switch_prob` (stream CLOSURE_SWITCH of the
+    platform's first closing plan), among the platforms with weight 1 + its neighbours in
     each platform's first plan taking members (what it sees on its phone, and its
-    friends), and enters the first of that platform's plans that admits it; else it
-    leaves mutual aid.
+    friends); it enters the first of that platform's plans that admits it (`join_chosen`),
+    else leaves mutual aid.
 
     Args:
         pool: The platform's first closing pool (its streams draw).
-        people: Everyone who left the platform now (agent indices, ascending).
+        people: People who left the platform now (agent indices, ascending).
         took: Per person, whether it took the policy.
         period: This period.
         others: The open pools of the other platforms (not closing now), in model order.
         switch_prob: `closure_switch_prob`.
 
     Returns:
-        (held elsewhere, switched: per person (bool); the pools the switchers joined, each
-        with (joins, re-joins) (agents)).
+        (held elsewhere: per person (bool); the positions in `people` of those who chose a
+        platform, and the platform each chose (its position among `_switch_targets`' first plans)).
     """
     held_by_platform = platforms_held(others, people) if others and len(people) else {}
     held = np.any(list(held_by_platform.values()), axis=0) if held_by_platform else np.zeros(len(people), bool)
     held &= ~took
-    switched = np.zeros(len(people), dtype=bool)
-    joined: dict = {}
+    none = np.empty(0, np.int64)
     candidates = np.flatnonzero(~took & ~held)
-    taking = [other for other in others if other.takes_members(period)]
-    first_plans: dict = {}
-    for other in taking:  # each platform's first plan taking members, in model order
-        first_plans.setdefault(other.platform_key, other)
-    if not switch_prob or not first_plans or not len(candidates):
-        return held, switched, joined
+    _, firsts = _switch_targets(period, others)
+    if not switch_prob or not firsts or not len(candidates):
+        return held, none, none
     u = uniform_at(pool.population, Stream.CLOSURE_SWITCH, period, people[candidates])
     drawn = candidates[u < switch_prob]
     u_choice = (u[u < switch_prob] / switch_prob)[:, None]
-    firsts = list(first_plans.values())
     weights = np.stack([1.0 + first.population.member_neighbour_counts(people[drawn]) for first in firsts], axis=1)
     cumulative = np.cumsum(weights, axis=1)
-    choice = (u_choice * cumulative[:, -1:] >= cumulative).sum(axis=1)
+    return held, drawn, (u_choice * cumulative[:, -1:] >= cumulative).sum(axis=1)
+
+
+def join_chosen(people: np.ndarray, choice: np.ndarray, period: int, others: list) -> tuple[dict, np.ndarray]:
+    """Those who chose a platform (`closure_choices`) enter the first of its plans taking
+    members that admits them.
+
+    Args:
+        people: Who chose (agent indices, ascending).
+        choice: The platform each chose (position among `_switch_targets`' first plans).
+        period: This period.
+        others: The open pools of the other platforms (not closing now), in model order.
+
+    Returns:
+        (the pools they joined, each with (joins, re-joins) (agents); per person, whether
+        it joined one).
+    """
+    joined: dict = {}
+    switched = np.zeros(len(people), dtype=bool)
+    taking, firsts = _switch_targets(period, others)
     for k, first in enumerate(firsts):
-        waiting = drawn[choice == k]
+        waiting = np.flatnonzero(choice == k)
         for plan in (other for other in taking if other.platform_key == first.platform_key):
             if not len(waiting):
                 break
@@ -154,7 +194,7 @@ def closure_destinations(
                 joined[plan] = (len(admitted), plan.population.enter(people[admitted], period))
                 switched[admitted] = True
                 waiting = np.setdiff1d(waiting, admitted, assume_unique=True)
-    return held, switched, joined
+    return joined, switched
 
 
 def industry_counts(pools: list) -> dict[str, int]:

@@ -553,3 +553,19 @@ def test_a_person_holding_several_plans_of_a_closing_platform_gets_one_destinati
     assert took + switched + stayed <= people
     assert took == pytest.approx(0.5 * people, abs=5 * np.sqrt(0.25 * people) + 0.02 * people)
     assert switched > 0
+
+
+def test_closures_decide_each_person_alike_whatever_the_chunk_size():
+    # A platform's closers are taken a chunk of agents at a time; every draw is addressed
+    # by agent and every switcher chooses before anyone joins, so the chunk size changes nothing.
+    def plans(chunk_size):
+        model = MutualAidModel(
+            preset="market", n_agents=20_000, rng=2, chunk_size=chunk_size,
+            closure_switch_prob=0.3, multi_homing_propensity=0.5,
+        )  # fmt: skip
+        model.run()
+        return model.plan_results()
+
+    whole, chunked = plans(1 << 20), plans(2048)
+    assert whole["closure_switched"].sum() > 0
+    pd.testing.assert_frame_equal(whole, chunked)
