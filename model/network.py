@@ -29,18 +29,10 @@ EDGE_CHUNK_NODES = 1 << 20  # nodes per chunk of edge generation
 PLACE_BATCH_EDGES = 1 << 20  # edges sorted at once when placing arbitrary edges (bounds memory)
 
 
-@dataclass(frozen=True)
-class CSRNetwork:
-    """An undirected network as CSR arrays.
-
-    Attributes:
-        indptr: Row pointers, shape (n + 1,), int32 while the entries fit (below 2^31,
-            about 2 x 10^8 agents at ten ties each), else int64.
-        indices: Neighbour agent indices, shape (2 x ties,), int32.
-    """
+class _Rows:
+    """What a network's row pointers give, in either storage (`CSRNetwork`, `CompactNetwork`)."""
 
     indptr: np.ndarray
-    indices: np.ndarray
 
     @property
     def n_nodes(self) -> int:
@@ -59,6 +51,20 @@ class CSRNetwork:
             stop = min(start + EDGE_CHUNK_NODES, self.n_nodes)
             most = max(most, int(np.diff(self.indptr[start : stop + 1]).max(initial=0)))
         return most
+
+
+@dataclass(frozen=True)
+class CSRNetwork(_Rows):
+    """An undirected network as CSR arrays.
+
+    Attributes:
+        indptr: Row pointers, shape (n + 1,), int32 while the entries fit (below 2^31,
+            about 2 x 10^8 agents at ten ties each), else int64.
+        indices: Neighbour agent indices, shape (2 x ties,), int32.
+    """
+
+    indptr: np.ndarray
+    indices: np.ndarray
 
     @property
     def nbytes(self) -> int:
@@ -109,7 +115,7 @@ FAR_BLOCK_ROWS = 16
 
 
 @dataclass(frozen=True)
-class CompactNetwork:
+class CompactNetwork(_Rows):
     """The same rows as a `CSRNetwork`, in about half its memory when ties are local.
 
     A neighbour within 127 places of the agent (most ties of a ring lattice, and of the
@@ -129,17 +135,6 @@ class CompactNetwork:
     offsets: np.ndarray
     far: np.ndarray
     far_before: np.ndarray
-
-    @property
-    def n_nodes(self) -> int:
-        return len(self.indptr) - 1
-
-    @property
-    def degree(self) -> np.ndarray:
-        """Number of ties of each agent, int32."""
-        return np.diff(self.indptr).astype(np.int32)
-
-    max_degree = CSRNetwork.max_degree
 
     @property
     def nbytes(self) -> int:
