@@ -197,6 +197,7 @@ class Population:
         self.memberships = Memberships(n) if memberships is None else memberships
         self.plan_number = self.memberships.add_plan()
         self.exposure = np.zeros(n, dtype=np.float32)
+        self._voluntary_leavers: list[np.ndarray] = []  # this period's, until `take_voluntary_leavers`
         counts = _count_type(self.network.max_degree) if people is None else people.count_type
         self.exited_neighbours = np.zeros(n, dtype=counts) if threshold_model else None
         self.member_weight_total = 0.0  # sum of members' sharing weights, kept by `census`
@@ -585,10 +586,26 @@ class Population:
         records = self.records(idx)  # every leaver has one: it was a member
         self.memberships.exit_reason[records] = reason
         self.memberships.exit_period[records] = period
+        voluntary = idx[IS_VOLUNTARY_EXIT[reason]]
+        if voluntary.size:
+            self._voluntary_leavers.append(np.asarray(voluntary, dtype=np.int64))
         signalled = idx[IS_SIGNAL_EXIT[reason]]
-        self._add_to_neighbours(self.exposure, signalled, np.float32(1.0))
+        self.hear_of_departures(signalled, 1.0)
         if self.exited_neighbours is not None:
             self._add_to_neighbours(self.exited_neighbours, signalled, 1)
+
+    def take_voluntary_leavers(self) -> np.ndarray:
+        """Who has left for the price, after others or for other reasons since the last
+        call (agent indices, ascending; each once a period, as a leaver is out until it
+        rejoins in a later period), and forget them."""
+        leavers = np.sort(np.concatenate(self._voluntary_leavers)) if self._voluntary_leavers else np.empty(0, np.int64)
+        self._voluntary_leavers = []
+        return leavers
+
+    def hear_of_departures(self, idx: np.ndarray, weight: float) -> None:
+        """The neighbours of the agents at `idx` hear that they left: each adds `weight`
+        recent exits to its exposure (the hazard contagion's; decayed in the members' pass)."""
+        self._add_to_neighbours(self.exposure, idx, np.float32(weight))
 
     def _add_to_neighbours(self, counts: np.ndarray, idx: np.ndarray, value) -> None:
         """Add `value` to `counts` at every neighbour of the agents at `idx`

@@ -28,7 +28,8 @@ OBSERVATION_FILES = (
     "xianghubao_derived.csv",
 )
 #: Observations of the market's other platforms, each plan named "platform.plan" as in
-#: data/market.toml (a plan named without a platform is Xianghubao's).
+#: data/market.toml (a plan named without a platform is Xianghubao's), and of the whole
+#: industry ("industry.all_plans": every platform's plans together).
 MARKET_OBSERVATION_FILES = ("market_observations_2016_2020.csv",)
 COLUMNS = ("date", "plan", "quantity", "value", "unit", "note", "source", "status")
 STATUSES = ("verified", "reported", "derived")
@@ -42,6 +43,7 @@ UNITS = {
     "share_per_member_per_year": "CNY",
     "aided_in_year": "people",
     "total_shared_in_year": "CNY",
+    "funds_paid_in_year": "CNY",  # paid to the ill, fees not included
     "management_fees_in_year": "CNY",
     "mean_sharing_members_in_year": "people",
     "shared_per_case": "CNY",

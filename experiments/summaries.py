@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from huzhu.model.calendar import PERIODS_PER_YEAR
-from huzhu.model.market import RECORD_END
+from huzhu.model.market import RECORD_END, load_market
 
 
 @dataclass(frozen=True)
@@ -220,6 +220,8 @@ def _plans_total(column: str, platform: str | None = None, plan: str | None = No
 
 
 _Market = MarketMetric
+#: The platforms of the shipped market file (data/market.toml), each with its own metrics.
+SHIPPED_PLATFORMS = tuple(load_market())
 MARKET_METRICS: dict[str, MarketMetric] = {
     m.name: m
     for m in (
@@ -231,7 +233,6 @@ MARKET_METRICS: dict[str, MarketMetric] = {
             "peak (the platforms' members summed, less the people)", _held_twice_at_peak),
         _Market("xianghubao_peak_members_all_plans", "people", "most people holding any of Xianghubao's plans",
             _industry("xianghubao")),
-        _Market("waterdrop_peak_members", "people", "most members of Waterdrop", _industry("waterdrop")),
         _Market("xianghubao_fee_revenue_all_plans", "CNY", "management fees of all Xianghubao's plans to settlement",
             _plans_total("fee_revenue", "xianghubao")),
         _Market("elderly_plan_fee_revenue", "CNY", "management fees of Xianghubao's elderly cancer plan",
@@ -244,6 +245,23 @@ MARKET_METRICS: dict[str, MarketMetric] = {
             "closure", _plans_total("closure_switched")),
         _Market("closure_took_policy_total", "people", "members of closing plans who took the policy offered",
             _plans_total("closure_took_policy")),
+        _Market("xianghubao_leavers_to_other_platform", "people", "voluntary leavers of Xianghubao's plans who "
+            "held another platform's plan at the end of the period they left", _plans_total(
+                "exits_to_other_platform", "xianghubao")),
+        _Market("competitors_leavers_to_other_platform", "people", "voluntary leavers of every other "
+            "platform's plans who held another platform's plan at the end of the period they left", _plans_total(
+                "exits_to_other_platform", "xianghubao", others=True)),
+        *(
+            metric
+            for platform in SHIPPED_PLATFORMS
+            if platform != "xianghubao"
+            for metric in (
+                _Market(f"{platform}_peak_members", "people", f"most members of {platform} (any of its plans)",
+                    _industry(platform)),
+                _Market(f"{platform}_fee_revenue", "CNY", f"management fees of all {platform}'s plans to "
+                    "settlement or closure", _plans_total("fee_revenue", platform)),
+            )
+        ),
     )
 }  # fmt: skip
 #: Every metric's unit and definition, one-plan and market.

@@ -65,14 +65,18 @@ def transfer_at_maximum_age(source, target, aged_out: np.ndarray, period: int, t
     return len(movers)
 
 
-def close_platform(closing: list, period: int, takeup: float, others: list, switch_prob: float) -> dict:
+def close_platform(
+    closing: list, period: int, takeup: float, others: list, switch_prob: float, news_weight: float = 0.0
+) -> dict:
     """A platform's plans in their last covered period close together; each person who
     was a member of any of them lands in one destination, decided once for the person:
     the policy offered (with probability `takeup`, stream CLOSURE_OFFER of the platform's
     first closing plan: insured from then on), else another platform held already, else
     (`closure_choices`, `join_chosen`) another platform joined now, else none. Each
     person is booked in the row of the first of the plans it held (model order), so a
-    destination summed over the plans counts people.
+    destination summed over the plans counts people. Their neighbours in the other
+    platforms' plans hear of it: each closer counts `news_weight` recent exits in those
+    plans' exposure (`Population.hear_of_departures`).
 
     People are taken a chunk of agents at a time (every draw is addressed by agent, and
     no one joins another platform before every switcher has chosen), so nothing is held
@@ -84,6 +88,7 @@ def close_platform(closing: list, period: int, takeup: float, others: list, swit
         takeup: `closure_offer_takeup` if the platform offered a policy, else 0.
         others: The open pools of the other platforms (not closing now), in model order.
         switch_prob: `closure_switch_prob` (0 in a one-plan model, which has no others).
+        news_weight: `closure_news_contagion` (recent neighbour exits per closer).
 
     Returns:
         The pools the switchers joined, each with (joins, re-joins) (agents).
@@ -96,6 +101,9 @@ def close_platform(closing: list, period: int, takeup: float, others: list, swit
         people = parts[0].astype(np.int64) if len(parts) == 1 else np.unique(np.concatenate(parts)).astype(np.int64)
         if not len(people):
             continue
+        if news_weight:
+            for other in others:
+                other.population.hear_of_departures(people, news_weight)
         owner = np.full(len(people), len(closing), dtype=np.int64)
         for k in reversed(range(len(closing))):  # the first plan a person held owns it
             owner[np.isin(people, parts[k], assume_unique=True)] = k
@@ -195,6 +203,24 @@ def join_chosen(people: np.ndarray, choice: np.ndarray, period: int, others: lis
                 switched[admitted] = True
                 waiting = np.setdiff1d(waiting, admitted, assume_unique=True)
     return joined, switched
+
+
+def count_exit_destinations(pools: list) -> None:
+    """Where each pool's voluntary leavers of this period are at its end, one destination
+    a person, in this order: a member of another platform's plan (held already or joined
+    this period), else holding commercial insurance, else neither; added to each pool's
+    tally (`exits_to_other_platform`, `exits_to_insurance`, `exits_to_none`; agents)."""
+    for pool in pools:
+        leavers = pool.population.take_voluntary_leavers()
+        others = [other for other in pools if other.platform_key != pool.platform_key]
+        held = platforms_held(others, leavers) if others and len(leavers) else {}
+        elsewhere = np.any(list(held.values()), axis=0) if held else np.zeros(len(leavers), bool)
+        insured = ~elsewhere & pool.population.insured[leavers]
+        pool.tally["exits_to_other_platform"] = int(np.count_nonzero(elsewhere))
+        pool.tally["exits_to_insurance"] = int(np.count_nonzero(insured))
+        pool.tally["exits_to_none"] = (
+            len(leavers) - pool.tally["exits_to_other_platform"] - pool.tally["exits_to_insurance"]
+        )
 
 
 def industry_counts(pools: list) -> dict[str, int]:

@@ -214,6 +214,7 @@ class MutualAidModel(mesa.Model):
             censuses, aged_out = self.age_then_cross_sell(period, active)
             self.move_at_maximum_age(period, active, aged_out, censuses)
         self.close_if_due(period, active, censuses)
+        between_plans.count_exit_destinations(active)
         for pool in active:
             row = pool.record(censuses.get(pool.key))
             if pool is self.pool:
@@ -307,7 +308,7 @@ class MutualAidModel(mesa.Model):
             offered = plans[0].setup.closure_offer == "policy"
             joined = between_plans.close_platform(
                 plans, period, self.params["closure_offer_takeup"] if offered else 0.0, others,
-                self.params["closure_switch_prob"],
+                self.params["closure_switch_prob"], self.params["closure_news_contagion"],
             )  # fmt: skip
             for pool in plans:
                 censuses[pool.key] = None

@@ -69,6 +69,9 @@ REPORTED_COLUMNS = (
     "closure_took_policy",
     "closure_switched",
     "closure_member_elsewhere",
+    "exits_to_other_platform",
+    "exits_to_insurance",
+    "exits_to_none",
     # Poisson-free counterparts of the claim accounts: the same rules applied to the
     # expectation of each period's claims given who is covered (calibration targets).
     "expected_claims",
@@ -83,6 +86,7 @@ REPORTED_COLUMNS = (
 _COUNTED = (
     "joins", "joins_family", "rejoins", "transfers_in", "exits", *EXIT_COLUMNS.values(), "aged_out",
     "transfers_out", "claims", "claims_family", "closure_took_policy", "closure_switched", "closure_member_elsewhere",
+    "exits_to_other_platform", "exits_to_insurance", "exits_to_none",
 )  # fmt: skip
 
 

@@ -36,6 +36,14 @@ def test_the_model_description_names_every_parameter_and_output_column():
     assert not missing_columns, f"output columns not defined in docs/ODD.md: {missing_columns}"
 
 
+def test_the_experiments_guide_lists_every_summary_with_its_unit_and_definition():
+    from huzhu.experiments.summaries import ALL_METRICS
+
+    guide = (ROOT / "docs" / "experiments.md").read_text()
+    missing = [m.name for m in ALL_METRICS.values() if f"| `{m.name}` | {m.unit} | {m.definition} |" not in guide]
+    assert not missing, f"summaries not listed (name, unit, definition) in docs/experiments.md: {missing}"
+
+
 def test_the_notebook_runs():
     matplotlib.use("Agg")
     notebook = json.loads((ROOT / "notebooks" / "first_look.ipynb").read_text())

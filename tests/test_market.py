@@ -183,10 +183,13 @@ def test_a_fee_rate_is_accepted_exactly_when_it_is_a_share(tmp_path_factory, fee
             _load(tmp_path, text)
 
 
-def test_every_market_observation_is_of_a_plan_in_the_market_file_and_inside_the_record():
+def test_every_market_observation_is_of_a_plan_in_the_market_file_or_the_industry_and_inside_the_record():
+    from huzhu.calibration.market import INDUSTRY
+
     observations = load_market_observations()
     market = load_market()
     plans = {(platform.key, plan) for platform in market.values() for plan in platform.plans}
+    plans.add(tuple(INDUSTRY.split(".")))
     named = set(zip(observations["platform"], observations["plan"], strict=True))
     assert named <= plans, named - plans
     assert {"waterdrop", "qingsong"} <= set(observations["platform"])
