@@ -22,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 
 from huzhu.model.calendar import PERIODS_PER_YEAR
+from huzhu.model.parameters import PARAMETERS_BY_NAME
 
 #: The last day of the public record the model is calibrated on.
 RECORD_END = dt.date(2020, 12, 31)
@@ -47,6 +48,7 @@ _PLAN_FIELDS = {
     "transfer_from": str,
     "incidence_factor": float,
     "admits": str,
+    "sharing_rule": str,
 }
 _PLAN_REQUIRED = ("name", "launch", "entry_ages_years", "benefit_cny", "waiting_days", "fee_rate", "periods_per_month")
 _UNSOURCED = ("name", "plans")  # a name needs no source; `plans` is a table of plans
@@ -84,6 +86,9 @@ class Plan:
             incidence the model's parameters give (1; 1 when not given).
         admits: Whom its health declaration admits (`ADMITS`; "declared_healthy" when
             not given).
+        sharing_rule: How its costs are split among its members (a choice of the model's
+            `sharing_rule`), or None: the model's `sharing_rule`, as for every plan of the
+            shipped file (the record describes an equal split and no other).
         sources: Source of each field.
     """
 
@@ -99,6 +104,7 @@ class Plan:
     transfer_from: str | None = None
     incidence_factor: float = 1.0
     admits: str = "declared_healthy"
+    sharing_rule: str | None = None
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
@@ -276,6 +282,11 @@ def _plan(platform_key: str, key: str, table, platform_values: dict) -> Plan:
     admits = values.get("admits", "declared_healthy")
     if admits not in ADMITS:
         raise MarketError(f"{where}, field 'admits': {admits!r} is not allowed: one of {list(ADMITS)}")
+    rules = PARAMETERS_BY_NAME["sharing_rule"].choices
+    if values.get("sharing_rule", rules[0]) not in rules:
+        raise MarketError(
+            f"{where}, field 'sharing_rule': {values['sharing_rule']!r} is not allowed: one of {list(rules)}"
+        )
     return Plan(
         platform=platform_key,
         key=key,
@@ -289,6 +300,7 @@ def _plan(platform_key: str, key: str, table, platform_values: dict) -> Plan:
         transfer_from=values.get("transfer_from"),
         incidence_factor=factor,
         admits=admits,
+        sharing_rule=values.get("sharing_rule"),
         sources=sources,
     )
 

@@ -168,6 +168,7 @@ def _setup(params: dict[str, Any], platform: Platform, plan: Plan, values: dict[
         "benefit_age_split_years": split if len(plan.benefit_cny) == 2 else plan.entry_ages_years[1],
         "waiting_periods": plan.waiting_periods,
         "fee_rate": plan.fee_rate,
+        "sharing_rule": plan.sharing_rule or params["sharing_rule"],
         "covered_illness_factor": params["covered_illness_factor"]
         * values.get("incidence_factor", plan.incidence_factor),
         "marketing_rate": params["marketing_rate"] * values.get("marketing_reach", 1.0),

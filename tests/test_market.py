@@ -183,6 +183,17 @@ def test_a_fee_rate_is_accepted_exactly_when_it_is_a_share(tmp_path_factory, fee
             _load(tmp_path, text)
 
 
+def test_a_plan_may_name_its_own_sharing_rule_and_an_unknown_one_is_refused(tmp_path):
+    own = MINIMAL.replace(
+        'fee_rate = 0.08\nfee_rate_source = "sa"',
+        'fee_rate = 0.08\nfee_rate_source = "sa"\nsharing_rule = "age_banded"\nsharing_rule_source = "sa"', 1,
+    )  # fmt: skip
+    plans = _load(tmp_path, own)["p"].plans
+    assert (plans["a"].sharing_rule, plans["b"].sharing_rule) == ("age_banded", None)
+    with pytest.raises(MarketError, match=r"plan 'a', field 'sharing_rule': 'by_income' is not allowed: one of"):
+        _load(tmp_path, own.replace('"age_banded"', '"by_income"', 1))
+
+
 def test_every_market_observation_is_of_a_plan_in_the_market_file_or_the_industry_and_inside_the_record():
     from huzhu.calibration.market import INDUSTRY
 

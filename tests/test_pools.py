@@ -357,6 +357,33 @@ def test_the_modelled_plan_with_an_independent_rival_is_the_one_plan_model_draw_
     assert model.plan_results().query("platform == 'rival'").members.max() > 0
 
 
+def test_a_plan_with_its_own_sharing_rule_splits_its_costs_by_it_and_leaves_the_others_alone(tmp_path):
+    # The rival shares by age band; the modelled plan keeps the model's equal split and,
+    # the rival being independent of it, its whole table but where its leavers went.
+    banded = tmp_path / "banded.toml"
+    banded.write_text(
+        _TWO_PLATFORMS.replace(
+            "fee_rate = 0.1\n", 'fee_rate = 0.1\nsharing_rule = "age_banded"\nsharing_rule_source = "test"\n', 1
+        )
+    )
+    equal = tmp_path / "equal.toml"
+    equal.write_text(_TWO_PLATFORMS)
+    runs = {}
+    for name, market in (("banded", banded), ("equal", equal)):
+        model = MutualAidModel(preset="xianghubao", market_scope="market", market_file=market, n_agents=5_000, rng=4)
+        runs[name] = (model, model.run())
+    (banded_model, banded_table), (_, equal_table) = runs["banded"], runs["equal"]
+    rival = next(pool for pool in banded_model.pools if pool.platform_key == "rival")
+    assert rival.params["sharing_rule"] == "age_banded" and banded_model.pool.params["sharing_rule"] == "equal"
+    destinations = ["exits_to_other_platform", "exits_to_insurance", "exits_to_none"]
+    pd.testing.assert_frame_equal(banded_table.drop(columns=destinations), equal_table.drop(columns=destinations))
+    # Its members' sharing weights rise with adult age (tests/test_rules.py checks the weights
+    # and the split they make); the modelled plan's are one for every age.
+    rival_weights, modelled_weights = rival.population.weight_by_age, banded_model.pool.population.weight_by_age
+    assert rival_weights[55 * 24] > 3.0 * rival_weights[25 * 24]
+    assert np.all(modelled_weights == 1.0)
+
+
 def test_the_market_runs_on_the_vectorised_engine_only():
     with pytest.raises(ParameterError, match="engine='agents' runs one plan"):
         MutualAidModel(market_scope="market", engine="agents", n_agents=500)
