@@ -17,13 +17,14 @@ PYTHON_FOR_VENV := $(shell \
     $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; exit 0; }; \
   done)
 
-.PHONY: help venv run test lint bench experiments viz browser clean
+.PHONY: help venv run test lint bench experiments notebooks viz browser clean
 
 help:
 	@echo "make run    set up .venv, run the default scenario, write $(OUT)/ (RUN_ARGS='--agents N --set NAME=VALUE' to vary it)"
 	@echo "make test   set up .venv, check style (ruff), run the whole test suite"
 	@echo "make bench  speed and memory at 1e4..1e7 agents, written to benchmarks/results/"
 	@echo "make experiments  run the shipped experiments/*.toml into results/NAME/ with reports (about 10 minutes)"
+	@echo "make notebooks  run every notebook at full size into results/notebooks/"
 	@echo "make viz    serve the browser app on http://127.0.0.1:8765 (HOST=... PORT=... to change)"
 	@echo "make clean  remove .venv and results/"
 
@@ -73,6 +74,16 @@ experiments: $(STAMP)
 	  command=sweep; grep -q '^\[sensitivity\]' $$file && command=sensitivity; \
 	  $(VENV)/bin/huzhu $$command $$file --out results/$$name || exit 1; \
 	  $(VENV)/bin/huzhu report results/$$name || exit 1; \
+	done
+
+# Every notebook at full size (the README's numbers) into results/notebooks/; `make test`
+# runs them at their small size.
+notebooks: $(STAMP)
+	@mkdir -p results/notebooks
+	@for nb in notebooks/*.ipynb; do \
+	  name=$$(basename $$nb .ipynb); \
+	  echo "notebooks/$$name.ipynb -> results/notebooks/$$name.ipynb"; \
+	  HUZHU_NOTEBOOK_SIZE=full $(VENV)/bin/jupyter execute $$nb --output ../results/notebooks/$$name || exit 1; \
 	done
 
 clean:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
-
-import matplotlib
 
 from huzhu.cli import main
 from huzhu.model.model import REPORTED_COLUMNS
@@ -42,31 +39,3 @@ def test_the_experiments_guide_lists_every_summary_with_its_unit_and_definition(
     guide = (ROOT / "docs" / "experiments.md").read_text()
     missing = [m.name for m in ALL_METRICS.values() if f"| `{m.name}` | {m.unit} | {m.definition} |" not in guide]
     assert not missing, f"summaries not listed (name, unit, definition) in docs/experiments.md: {missing}"
-
-
-def test_the_notebook_runs():
-    matplotlib.use("Agg")
-    notebook = json.loads((ROOT / "notebooks" / "first_look.ipynb").read_text())
-    namespace: dict = {}
-    for cell in notebook["cells"]:
-        if cell["cell_type"] == "code":
-            source = "".join(cell["source"]).replace("N_AGENTS = 100_000", "N_AGENTS = 5_000")
-            exec(compile(source, "first_look.ipynb", "exec"), namespace)
-    assert len(namespace["table"]) == len(namespace["banded"])
-
-
-def test_the_batch_experiments_notebook_runs():
-    matplotlib.use("Agg")
-    notebook = json.loads((ROOT / "notebooks" / "batch_experiments.ipynb").read_text())
-    namespace: dict = {}
-    for cell in notebook["cells"]:
-        if cell["cell_type"] == "code":
-            source = "".join(cell["source"])
-            source = source.replace("N_AGENTS = 100_000", "N_AGENTS = 2_000").replace(
-                "REPLICATIONS = 6", "REPLICATIONS = 2"
-            )
-            exec(compile(source, "batch_experiments.ipynb", "exec"), namespace)
-    assert namespace["report"].ran == 4 and namespace["report"].failed == 0
-    paired = namespace["paired"]
-    assert set(paired["metric"]) == {"members_at_announcement", "total_fee_revenue"}
-    assert (paired.loc[paired["point"] == 0, "mean"] == 0).all()
