@@ -93,7 +93,8 @@ def pick_in_age_window(candidates_younger_than, low, high, u) -> np.ndarray:
     Args:
         candidates_younger_than: At each whole age a, how many candidates are younger
             than a (int; length oldest age + 2, so the last entry counts them all).
-        low, high: Each joiner's window (`relative_age_window`; ages in the same unit).
+        low: Each joiner's window's youngest age (`relative_age_window`; the same unit).
+        high: Each joiner's window's oldest age (the same unit).
         u: One uniform per joiner.
     """
     top = len(candidates_younger_than) - 1
