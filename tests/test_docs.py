@@ -39,3 +39,19 @@ def test_the_experiments_guide_lists_every_summary_with_its_unit_and_definition(
     guide = (ROOT / "docs" / "experiments.md").read_text()
     missing = [m.name for m in ALL_METRICS.values() if f"| `{m.name}` | {m.unit} | {m.definition} |" not in guide]
     assert not missing, f"summaries not listed (name, unit, definition) in docs/experiments.md: {missing}"
+
+
+def test_the_model_description_follows_the_odd_protocol_2020_update_in_full():
+    # Grimm et al. 2020 (JASSS 23(2) 7): seven elements, and eleven design concepts.
+    odd = (ROOT / "docs" / "ODD.md").read_text()
+    headings = re.findall(r"^## (\d)\. (.+)$", odd, flags=re.MULTILINE)
+    assert [title for _, title in headings] == [
+        "Purpose and patterns", "Entities, state variables and scales", "Process overview and scheduling",
+        "Design concepts", "Initialisation", "Input data", "Submodels",
+    ]  # fmt: skip
+    concepts = odd.split("## 4. Design concepts", 1)[1].split("## 5.", 1)[0]
+    named = re.findall(r"^- \*\*(\w[\w ]*)\.\*\*", concepts, flags=re.MULTILINE)
+    assert named == [
+        "Basic principles", "Emergence", "Adaptation", "Objectives", "Learning", "Prediction", "Sensing",
+        "Interaction", "Stochasticity", "Collectives", "Observation",
+    ]  # fmt: skip
