@@ -10,11 +10,20 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import pandas as pd
+from cycler import cycler
 
 from huzhu.model.calendar import PERIODS_PER_YEAR
 
 MM = 1 / 25.4  # inches per millimetre
+#: Okabe & Ito's colour-blind-safe palette, each colour with its own line style, so that
+#: lines stay told apart in grey scale (print).
+_CYCLE = cycler(
+    color=["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"],
+    linestyle=["-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (1, 3)), (0, (8, 3))],
+)
+#: The one style of every figure huzhu writes.
 STYLE = {
+    "axes.prop_cycle": _CYCLE,
     "font.size": 8,
     "axes.titlesize": 8,
     "axes.labelsize": 8,
@@ -70,13 +79,7 @@ def overview_figure(table: pd.DataFrame, path: Path, title: str | None = None) -
             ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
         if title:
             fig.suptitle(title)
-        written = []
-        for suffix in (".png", ".pdf"):
-            target = path.with_suffix(suffix)
-            fig.savefig(target)
-            written.append(target)
-        plt.close(fig)
-    return written
+        return save_figure(fig, path)
 
 
 MAX_POINTS_DRAWN = 12  # beyond this, per-point series and dot plots become unreadable
@@ -205,11 +208,27 @@ def experiment_summary_figure(statistics: pd.DataFrame, path: Path) -> list[Path
         return save_figure(fig, path)
 
 
+def provenance_text() -> str:
+    """The package version and git commit that made a figure ("huzhu 0.2.0, git 1a2b3c4")."""
+    from huzhu import __version__
+    from huzhu.experiments.provenance import git_commit
+
+    return f"huzhu {__version__}, git {git_commit() or 'unknown'}"
+
+
 def save_figure(fig, path: Path) -> list[Path]:
+    """Write `fig` as PNG and PDF beside `path` (its suffix replaced), each carrying the
+    package version and git commit in its metadata (PNG text "Software", PDF "Creator"),
+    and close it.
+
+    Returns:
+        The files written.
+    """
+    made_by = provenance_text()
     written = []
-    for suffix in (".png", ".pdf"):
+    for suffix, metadata in ((".png", {"Software": made_by}), (".pdf", {"Creator": made_by})):
         target = Path(path).with_suffix(suffix)
-        fig.savefig(target)
+        fig.savefig(target, metadata=metadata)
         written.append(target)
     plt.close(fig)
     return written
