@@ -17,7 +17,7 @@ PYTHON_FOR_VENV := $(shell \
     $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; exit 0; }; \
   done)
 
-.PHONY: help venv run test lint bench experiments notebooks docs viz browser clean
+.PHONY: help venv run test lint bench experiments notebooks figures docs viz browser clean
 
 help:
 	@echo "make run    set up .venv, run the default scenario, write $(OUT)/ (RUN_ARGS='--agents N --set NAME=VALUE' to vary it)"
@@ -25,6 +25,7 @@ help:
 	@echo "make bench  speed and memory at 1e4..1e7 agents, written to benchmarks/results/"
 	@echo "make experiments  run the shipped experiments/*.toml into results/NAME/ with reports (about 10 minutes)"
 	@echo "make notebooks  run every notebook at full size into results/notebooks/"
+	@echo "make figures  remake every figure of the README and docs/ at full size (huzhu figures --list)"
 	@echo "make docs   build the documentation site (docs/ and the API reference) into build/site/"
 	@echo "make viz    serve the browser app on http://127.0.0.1:8765 (HOST=... PORT=... to change)"
 	@echo "make clean  remove .venv and results/"
@@ -86,6 +87,11 @@ notebooks: $(STAMP)
 	  echo "notebooks/$$name.ipynb -> results/notebooks/$$name.ipynb"; \
 	  HUZHU_NOTEBOOK_SIZE=full $(VENV)/bin/jupyter execute $$nb --output ../results/notebooks/$$name || exit 1; \
 	done
+
+# Every figure of the README and docs/ remade at full size from its recipe (huzhu figures --list:
+# the commands and their minutes; the calibration's figures rerun its last link, about 40 minutes).
+figures: $(STAMP)
+	$(VENV)/bin/huzhu figures
 
 # The documentation site (docs/ and the docstrings) into build/site/, built strictly.
 docs: $(STAMP)

@@ -254,6 +254,17 @@ def _parser() -> argparse.ArgumentParser:
         "presets", help="list the parameter presets", description="List the named parameter presets and what each sets."
     )
     presets.set_defaults(handler=_presets)
+
+    figures = commands.add_parser(
+        "figures",
+        help="remake the figures of the README and docs/ at full size",
+        description="Run each figure's recipe (huzhu.experiments.paper_figures: the command that makes it at full "
+        "size from the shipped experiment files, presets and calibration) and copy its PNG and PDF over the "
+        "figure in docs/figures/. A recipe whose inputs are not there is reported and skipped.",
+    )
+    figures.add_argument("--only", action="append", metavar="NAME", help="one figure by its file stem (repeatable)")
+    figures.add_argument("--list", action="store_true", help="list the recipes (figure, minutes, command) and stop")
+    figures.set_defaults(handler=_figures)
     return parser
 
 
@@ -641,6 +652,21 @@ def _params(args: argparse.Namespace) -> int:
                 group = p.group
                 print(f"\n[{group}]")
             print(f"  {row[0]} = {row[1]}  ({row[2]}; {row[3]})\n      {row[4]}")
+    return 0
+
+
+def _figures(args: argparse.Namespace) -> int:
+    from huzhu.experiments.paper_figures import FIGURES, make_figures
+
+    if args.list:
+        for recipe in FIGURES:
+            needs = f"; needs {recipe.needs}" if recipe.needs else ""
+            print(f"{recipe.figure} (about {recipe.minutes:g} min{needs}):")
+            for command in recipe.commands:
+                print(f"  {command}")
+        return 0
+    written = make_figures(args.only)
+    print(f"huzhu figures: wrote {len(written)} files")
     return 0
 
 
