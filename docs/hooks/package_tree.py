@@ -11,10 +11,13 @@ import configparser
 import shutil
 from pathlib import Path
 
+from mkdocs.plugins import event_priority
+
 ROOT = Path(__file__).resolve().parents[2]
 TREE = ROOT / "build" / "package"
 
 
+@event_priority(100)  # before mkdocstrings reads its search paths, which must exist by then
 def on_config(config):
     setup = configparser.ConfigParser()
     setup.read(ROOT / "setup.cfg")
