@@ -12,10 +12,11 @@ from functools import cache
 import numpy as np
 import pandas as pd
 import pytest
-from mechanism_metrics import cost_growth, cost_growth_since_peak, leaver_tie_excess
+from mechanism_metrics import cost_growth, cost_growth_since_peak
 
 from huzhu import MutualAidModel
 from huzhu.agents.states import ExitReason, State
+from huzhu.experiments.exit_clustering import leaver_tie_excess
 
 N_AGENTS = 100_000
 SEEDS = (1, 2, 3)
