@@ -3,7 +3,8 @@ full size, from the shipped experiment files, presets and calibration (`huzhu fi
 `make figures`).
 
 A recipe's commands run in order from the repository's root; its product (the PNG, with
-the PDF beside it where the command writes one) is then copied over the figure. Each
+the PDF beside it where the command writes one) is then copied over the figure, a PNG
+its maker left unmarked given the version and commit. Each
 figure the README or docs/ shows has a recipe (tests/test_figures.py), so none is a
 picture nobody can remake.
 """
@@ -174,8 +175,26 @@ def make_figures(names: list[str] | None = None, echo=print) -> list[Path]:
             if product.is_file():
                 target = (ROOT / recipe.figure).with_suffix(suffix)
                 shutil.copyfile(product, target)
+                if suffix == ".png":
+                    _stamp(target)
                 written.append(target)
     return written
+
+
+def _stamp(png: Path) -> None:
+    """Give a PNG that its maker left unmarked (a browser screenshot) the version and
+    commit, as `figures.save_figure` gives every figure it saves."""
+    from PIL import Image, PngImagePlugin
+
+    from huzhu.experiments.figures import provenance_text
+
+    with Image.open(png) as image:
+        if "Software" in image.text:
+            return
+        info = PngImagePlugin.PngInfo()
+        info.add_text("Software", provenance_text())
+        image.load()
+        image.save(png, pnginfo=info)
 
 
 def _folders_needed(recipe: FigureRecipe) -> list[str]:
