@@ -156,8 +156,13 @@ def make_figures(names: list[str] | None = None, echo=print) -> list[Path]:
     unknown = sorted(set(names or ()) - {r.name for r in FIGURES})
     if unknown:
         raise ValueError(f"unknown figure {unknown[0]!r}: one of {', '.join(r.name for r in FIGURES)}")
-    written: list[Path] = []
+    # Every command runs before any figure is copied: a copied figure changes the tree, and
+    # the figures made after it would name a "-dirty" commit.
+    from huzhu.experiments.figures import provenance_text
+
+    made_by = provenance_text()
     done: set[str] = set()
+    ready = []
     for recipe in FIGURES:
         if names and recipe.name not in names:
             continue
@@ -170,29 +175,30 @@ def make_figures(names: list[str] | None = None, echo=print) -> list[Path]:
             echo(f"[{recipe.name}] {command}")
             subprocess.run(argv_of(command), cwd=ROOT, check=True)
             done.add(command)
+        ready.append(recipe)
+    written: list[Path] = []
+    for recipe in ready:
         for suffix in (".png", ".pdf"):
             product = (ROOT / recipe.product).with_suffix(suffix)
             if product.is_file():
                 target = (ROOT / recipe.figure).with_suffix(suffix)
                 shutil.copyfile(product, target)
                 if suffix == ".png":
-                    _stamp(target)
+                    _stamp(target, made_by)
                 written.append(target)
     return written
 
 
-def _stamp(png: Path) -> None:
-    """Give a PNG that its maker left unmarked (a browser screenshot) the version and
-    commit, as `figures.save_figure` gives every figure it saves."""
+def _stamp(png: Path, made_by: str) -> None:
+    """Give a PNG that its maker left unmarked (a browser screenshot) `made_by` (the
+    version and commit), as `figures.save_figure` gives every figure it saves."""
     from PIL import Image, PngImagePlugin
-
-    from huzhu.experiments.figures import provenance_text
 
     with Image.open(png) as image:
         if "Software" in image.text:
             return
         info = PngImagePlugin.PngInfo()
-        info.add_text("Software", provenance_text())
+        info.add_text("Software", made_by)
         image.load()
         image.save(png, pnginfo=info)
 
