@@ -58,7 +58,8 @@ _OTHER_CALIBRATIONS = (
 
 def shipped_calibration_command() -> str:
     """The last link of the shipped calibration's chain (data/xianghubao_calibration.json):
-    its settings and start values, into results/cal-constant-2020."""
+    every setting it records that the command line takes, and its start values, into
+    results/cal-constant-2020."""
     import json
 
     settings = json.loads((ROOT / "data" / "xianghubao_calibration.json").read_text())["settings"]
@@ -66,7 +67,8 @@ def shipped_calibration_command() -> str:
         "huzhu calibrate", f"--until {settings['until']}", f"--stay-rule {settings['stay_rule']}",
         f"--replications {settings['replications']}", f"--agents {settings['n_agents']}", f"--seed {settings['seed']}",
         f"--exit-bound {settings['exit_bound_reading']}", f"--budget {settings['budget']}",
-        f"--polish {settings['polish']}", f"--explore {settings['explore']}",
+        f"--refine {settings['refine']}", f"--polish {settings['polish']}", f"--explore {settings['explore']}",
+        f"--estimator {settings['estimator']}", f"--parameters {','.join(settings['parameters'])}",
         *(f"--set {name}={value}" for name, value in settings["fixed"].items()),
         *(f"--start {name}={value}" for name, value in settings["start"].items()),
         "--out results/cal-constant-2020 --overwrite",
@@ -166,7 +168,7 @@ def make_figures(names: list[str] | None = None, echo=print) -> list[Path]:
     for recipe in FIGURES:
         if names and recipe.name not in names:
             continue
-        if recipe.needs and not all((ROOT / folder).is_dir() for folder in _folders_needed(recipe)):
+        if recipe.needs and not all((ROOT / path).exists() for path in _paths_needed(recipe)):
             echo(f"[{recipe.name}] skipped: needs {recipe.needs}")
             continue
         for command in recipe.commands:
@@ -203,10 +205,15 @@ def _stamp(png: Path, made_by: str) -> None:
         image.save(png, pnginfo=info)
 
 
-def _folders_needed(recipe: FigureRecipe) -> list[str]:
-    """The result folders a recipe's commands read (`--calibration DIR`)."""
-    folders = []
+def _paths_needed(recipe: FigureRecipe) -> list[str]:
+    """What a recipe's commands read that the repository does not hold: the result folders
+    of `--calibration DIR`, and the browser for a screenshot."""
+    paths = []
     for command in recipe.commands:
         words = shlex.split(command)
-        folders += [words[k + 1] for k, word in enumerate(words[:-1]) if word == "--calibration"]
-    return folders
+        paths += [words[k + 1] for k, word in enumerate(words[:-1]) if word == "--calibration"]
+        if "huzhu.viz.browser" in words:
+            from huzhu.viz.browser import CHROMIUM
+
+            paths.append(CHROMIUM)
+    return paths
