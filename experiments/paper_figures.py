@@ -87,13 +87,13 @@ FIGURES: tuple[FigureRecipe, ...] = (
         "docs/figures/market.png",
         ("huzhu run --preset market --agents 10000000 --seed 1 --out results/market-run --overwrite",),
         "results/market-run/market.png",
-        minutes=7.0,
+        minutes=5.0,  # 281 s of running at f7df5e5
     ),
     FigureRecipe(
         "docs/figures/sensitivity_sobol.png",
         ("huzhu sensitivity experiments/sobol.toml --out results/sobol",),
         "results/sobol/sensitivity.png",
-        minutes=12.0,
+        minutes=1.0,  # 224 runs in 61 s at f7df5e5
     ),
     FigureRecipe(
         "docs/figures/app.png",
