@@ -21,6 +21,8 @@ ABS_CNY = 1e-6
 N_AGENTS = 20_000
 SWITCH, TAKEUP = 0.5, 0.3
 MEMBER = (State.WAITING, State.COVERED)
+#: Where a period's voluntary leavers are at its end (`between_plans.count_exit_destinations`).
+DESTINATIONS = ["exits_to_other_platform", "exits_to_insurance", "exits_to_none"]
 
 
 @dataclass
@@ -180,7 +182,7 @@ def test_the_transfers_out_of_one_plan_are_the_transfers_into_the_other(market):
 
 def test_each_voluntary_leaver_is_counted_in_the_one_destination_it_is_in_at_the_periods_end(market):
     scale = market.model.people_per_agent
-    columns = ["exits_to_other_platform", "exits_to_insurance", "exits_to_none"]
+    columns = DESTINATIONS
     for pool in market.model.pools:
         t = market.plans[(market.plans.platform == pool.platform_key) & (market.plans.plan == pool.plan_key)]
         t = t.set_index("period")
@@ -347,7 +349,7 @@ def test_the_modelled_plan_with_an_independent_rival_is_the_one_plan_model_draw_
     # The same rows, the periods counted from the market's first launch instead of the plan's.
     assert (together.period - alone.period == model.pool.launch_period).all()
     # Only where its leavers went can differ: some hold the rival.
-    destinations = ["exits_to_other_platform", "exits_to_insurance", "exits_to_none"]
+    destinations = DESTINATIONS
     pd.testing.assert_frame_equal(
         alone.drop(columns=["period", *destinations]), together.drop(columns=["period", *destinations]),
         check_exact=True,
@@ -375,7 +377,7 @@ def test_a_plan_with_its_own_sharing_rule_splits_its_costs_by_it_and_leaves_the_
     (banded_model, banded_table), (_, equal_table) = runs["banded"], runs["equal"]
     rival = next(pool for pool in banded_model.pools if pool.platform_key == "rival")
     assert rival.params["sharing_rule"] == "age_banded" and banded_model.pool.params["sharing_rule"] == "equal"
-    destinations = ["exits_to_other_platform", "exits_to_insurance", "exits_to_none"]
+    destinations = DESTINATIONS
     pd.testing.assert_frame_equal(banded_table.drop(columns=destinations), equal_table.drop(columns=destinations))
     # Its members' sharing weights rise with adult age (tests/test_rules.py checks the weights
     # and the split they make); the modelled plan's are one for every age.
@@ -455,13 +457,16 @@ periods_per_month_source = "test"
 
 
 # ---------------------------------------------------------------------------- news of closures
-def _market_with_news(seed: int, attention: float, stay_rule: str) -> tuple[pd.DataFrame, int]:
-    model = MutualAidModel(
-        preset="xianghubao", market_scope="market", n_agents=30_000, rng=seed, stay_rule=stay_rule,
-        closure_news_attention=attention,
-    )  # fmt: skip
+def _market_with(seed: int, **params) -> tuple[pd.DataFrame, int]:
+    """The modelled plan's table of a market run of 30,000 agents, and the first period in
+    which another platform closes."""
+    model = MutualAidModel(preset="xianghubao", market_scope="market", n_agents=30_000, rng=seed, **params)
     first_closure = min(pool.platform.end_period for pool in model.pools if pool.platform_key != "xianghubao")
     return model.run(), first_closure
+
+
+def _market_with_news(seed: int, attention: float, stay_rule: str) -> tuple[pd.DataFrame, int]:
+    return _market_with(seed, stay_rule=stay_rule, closure_news_attention=attention)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -483,12 +488,7 @@ def test_a_competitors_closure_moves_nobody_at_xianghubao_under_the_constant_sta
 
 
 def _market_with_spoken_news(seed: int, weight: float, contagion_model: str = "hazard") -> tuple[pd.DataFrame, int]:
-    model = MutualAidModel(
-        preset="xianghubao", market_scope="market", n_agents=30_000, rng=seed, contagion_model=contagion_model,
-        closure_news_contagion=weight,
-    )  # fmt: skip
-    first_closure = min(pool.platform.end_period for pool in model.pools if pool.platform_key != "xianghubao")
-    return model.run(), first_closure
+    return _market_with(seed, contagion_model=contagion_model, closure_news_contagion=weight)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -526,7 +526,7 @@ def test_each_plans_record_to_2020_depends_on_its_own_values_alone():
     others_a, waterdrop_a = tables({"marketing_reach": 0.5, "incidence_factor": 0.2})
     others_b, waterdrop_b = tables({"marketing_reach": 2.0, "incidence_factor": 1.0})
     # Only the counts of closers and leavers who held Waterdrop's plan move: destinations, not decisions.
-    held = ["closure_member_elsewhere", "exits_to_other_platform", "exits_to_insurance", "exits_to_none"]
+    held = ["closure_member_elsewhere", *DESTINATIONS]
     pd.testing.assert_frame_equal(others_a.drop(columns=held), others_b.drop(columns=held))
     assert not np.array_equal(waterdrop_a.members, waterdrop_b.members)  # the values did act
 
